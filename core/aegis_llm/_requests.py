@@ -1,0 +1,128 @@
+"""What callers ask for, validated before any I/O.
+
+Validation lives in the types so that every entry point (Python API, CLI,
+contract suite) rejects the same bad input the same way, and a provider
+plugin can trust what it is handed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+
+from aegis_llm.errors import InvalidRequest
+
+__all__ = [
+    "ChatOptions",
+    "ChatRequest",
+    "EmbedRequest",
+    "Message",
+    "MessageInput",
+    "Role",
+    "as_messages",
+    "validate_request",
+]
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Message(BaseModel):
+    """One chat turn. ``images`` are base64 strings for vision models."""
+
+    model_config = _FROZEN
+
+    role: Role
+    content: StrictStr
+    name: StrictStr | None = None
+    images: tuple[StrictStr, ...] = ()
+    tool_call_id: StrictStr | None = None
+
+
+MessageInput = Message | Mapping[str, Any]
+
+JsonSchema = dict[str, Any]
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class ChatOptions(BaseModel):
+    """Sampling options every provider understands; the rest goes in ``extra``.
+
+    ``extra`` is passed to the provider untouched (Ollama puts it in
+    ``options``, OpenAI-style servers in the request body), so provider
+    features stay reachable without the core having to know them.
+    """
+
+    model_config = _FROZEN
+
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    top_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    seed: int | None = None
+    stop: tuple[StrictStr, ...] = ()
+    response_format: Literal["json"] | JsonSchema | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop_is_a_list(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("temperature", "top_p")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+class ChatRequest(BaseModel):
+    """A chat call as a provider receives it: ``model`` is already the provider's own id."""
+
+    model_config = _FROZEN
+
+    model: Annotated[StrictStr, Field(min_length=1)]
+    messages: Annotated[tuple[Message, ...], Field(min_length=1)]
+    options: ChatOptions = ChatOptions()
+
+
+class EmbedRequest(BaseModel):
+    """An embedding call. Empty strings are allowed: they are valid text and embed fine."""
+
+    model_config = _FROZEN
+
+    model: Annotated[StrictStr, Field(min_length=1)]
+    inputs: Annotated[tuple[StrictStr, ...], Field(min_length=1)]
+    dimensions: Annotated[int, Field(ge=1)] | None = None
+    truncate: bool = True
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def validate_request(kind: type[_Model], **fields: object) -> _Model:
+    """Build a request model, turning pydantic's error into ``InvalidRequest``.
+
+    The message lists every problem on one line each, so a caller sees all
+    of them at once instead of fixing one per round trip.
+    """
+    try:
+        return kind.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'request'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise InvalidRequest(
+            f"invalid {kind.__name__}: {problems}",
+            hint="fix the request; it was not sent to any provider",
+        ) from None
+
+
+def as_messages(messages: Sequence[MessageInput] | str) -> list[object]:
+    """Accept the shapes people write (a bare string is one user turn)."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return list(messages)
