@@ -9,6 +9,7 @@ built-in one, without code.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,9 +28,7 @@ from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
-    PyprojectTomlConfigSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from aegis_llm.errors import ConfigurationError
@@ -85,7 +84,6 @@ class AegisSettings(BaseSettings):
         env_nested_delimiter="__",
         extra="ignore",
         frozen=True,
-        pyproject_toml_table_header=("tool", "aegis-llm"),
     )
 
     chain: NameList = Field(default_factory=lambda: ["lmstudio", "ollama"])
@@ -124,7 +122,7 @@ class AegisSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, *_file_sources(settings_cls, config_file()))
+        return (init_settings, env_settings, _MappingSource(settings_cls, _file_values()))
 
     @classmethod
     def load(cls, **overrides: Any) -> AegisSettings:
@@ -238,14 +236,21 @@ def config_file() -> Path | None:
     return None
 
 
-def _file_sources(
-    settings_cls: type[BaseSettings], path: Path | None
-) -> tuple[PydanticBaseSettingsSource, ...]:
+def _file_values() -> dict[str, Any]:
+    """The settings table of the config file: the whole file, or ``[tool.aegis-llm]``."""
+    path = config_file()
     if path is None:
-        return ()
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(
+            f"cannot read {path}: {exc}", hint="fix the file's TOML syntax"
+        ) from None
     if path.name == "pyproject.toml":
-        return (PyprojectTomlConfigSettingsSource(settings_cls, toml_file=path),)
-    return (TomlConfigSettingsSource(settings_cls, toml_file=path),)
+        table = data.get("tool", {}).get("aegis-llm", {})
+        return table if isinstance(table, dict) else {}
+    return data
 
 
 def _describe(exc: ValidationError) -> str:
