@@ -247,12 +247,17 @@ class AsyncClient:
     async def _health_of(self, name: str) -> HealthReport:
         try:
             provider = self.provider(name)
-            provider.require(Capability.HEALTH)
-            with anyio.fail_after(self.settings.health_timeout):
-                return await provider.health()
         except (ConfigurationError, ProviderUnavailable) as exc:
             return HealthReport(
                 provider=name, status="down", reason="not_installed", message=str(exc)
+            )
+        try:
+            provider.require(Capability.HEALTH)
+            with anyio.fail_after(self.settings.health_timeout):
+                return await provider.health()
+        except ProviderUnavailable as exc:
+            return HealthReport(
+                provider=name, status="down", reason="unreachable", message=str(exc)
             )
         except TimeoutError:
             return HealthReport(

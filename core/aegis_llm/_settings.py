@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -159,6 +159,9 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+_S = TypeVar("_S", bound=ProviderSettings)
+
+
 class HttpProviderSettings(ProviderSettings):
     """Settings every HTTP provider shares. ``api_key`` is a SecretStr: never printed."""
 
@@ -186,11 +189,11 @@ class _MappingSource(PydanticBaseSettingsSource):
 
 
 def load_provider_settings(
-    settings_class: type[ProviderSettings],
+    settings_class: type[_S],
     instance: str,
     table: Mapping[str, Any],
     overrides: Mapping[str, Any] | None = None,
-) -> ProviderSettings:
+) -> _S:
     """Validate one provider instance's settings from all sources, in priority order."""
     prefix = f"AEGIS_LLM_{instance.upper()}_"
 
