@@ -6,6 +6,8 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from core_testkit import Scripted, client_with
+
 from aegis_llm import Capability, ChatRequest, Client, PluginHost, ProviderContext, hookimpl
 from aegis_llm.errors import (
     AllProvidersFailed,
@@ -14,7 +16,6 @@ from aegis_llm.errors import (
     ProviderUnavailable,
     Unsupported,
 )
-from core_testkit import Scripted, client_with
 
 pytestmark = pytest.mark.anyio
 both_backends = pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from core_testkit import ScriptedSettings
+
 from aegis_llm import AegisSettings, HttpProviderSettings
 from aegis_llm._settings import load_provider_settings
 from aegis_llm.errors import ConfigurationError
-from core_testkit import ScriptedSettings
 
 
 def test_defaults() -> None:

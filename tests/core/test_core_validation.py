@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aegis_llm.errors import InvalidRequest
 from core_testkit import Scripted, client_with
+
+from aegis_llm.errors import InvalidRequest
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,159 @@
+"""The stream decoders and error parsers every HTTP plugin relies on."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aegis_llm.errors import ProtocolError
+from aegis_llm.http import (
+    NDJSONDecoder,
+    SSEDecoder,
+    SSEEvent,
+    parse_error_body,
+    parse_retry_after,
+)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+
+def run_ndjson(parts: list[bytes]) -> list[Any]:
+    decoder = NDJSONDecoder(max_line_bytes=1 << 20)
+    out = [value for part in parts for value in decoder.feed(part)]
+    return out + decoder.close()
+
+
+@given(st.lists(json_values, max_size=6), st.lists(st.integers(0, 10_000), max_size=8))
+def test_ndjson_any_split_gives_the_same_values(values: list[Any], cuts: list[int]) -> None:
+    data = b"".join(json.dumps(v, ensure_ascii=False).encode() + b"\n" for v in values)
+    assert run_ndjson(split_at(data, cuts)) == values
+
+
+def test_ndjson_multibyte_character_split_across_chunks() -> None:
+    data = json.dumps({"content": "é🙂"}, ensure_ascii=False).encode() + b"\n"
+    cut = data.index("🙂".encode()) + 2
+    assert run_ndjson([data[:cut], data[cut:]]) == [{"content": "é🙂"}]
+
+
+def test_ndjson_last_line_without_newline_is_decoded() -> None:
+    assert run_ndjson([b'{"a":1}\n{"b":2}']) == [{"a": 1}, {"b": 2}]
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(0, 400), max_size=4))
+def test_ndjson_arbitrary_bytes_give_values_or_protocol_error(data: bytes, cuts: list[int]) -> None:
+    with contextlib.suppress(ProtocolError):
+        run_ndjson(split_at(data, cuts))
+
+
+def test_ndjson_line_limit() -> None:
+    decoder = NDJSONDecoder(max_line_bytes=10)
+    with pytest.raises(ProtocolError, match="exceeded 10 bytes"):
+        decoder.feed(b'{"a": "' + b"x" * 20)
+
+
+def run_sse(parts: list[bytes]) -> list[SSEEvent]:
+    decoder = SSEDecoder(max_line_bytes=1 << 20)
+    out = [event for part in parts for event in decoder.feed(part)]
+    return out + decoder.close()
+
+
+sse_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"))
+
+
+@given(
+    st.lists(sse_text, min_size=1, max_size=5),
+    st.sampled_from([b"\n", b"\r\n", b"\r"]),
+    st.lists(st.integers(0, 10_000), max_size=8),
+)
+def test_sse_any_split_and_line_ending(payloads: list[str], eol: bytes, cuts: list[int]) -> None:
+    body = b"".join(b": ping" + eol + b"data: " + p.encode() + eol + eol for p in payloads)
+    assert [e.data for e in run_sse(split_at(body, cuts))] == payloads
+
+
+def test_sse_fields_multiline_data_and_llamacpp_error() -> None:
+    body = (
+        b"event: message.delta\nid: 7\ndata: one\ndata: two\n\n"
+        b'error: {"code":500,"message":"boom","type":"server_error"}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    events = run_sse([body])
+    assert events[0] == SSEEvent(data="one\ntwo", event="message.delta", id="7")
+    assert events[1].error is not None
+    assert json.loads(events[1].error)["message"] == "boom"
+    assert events[2].data == "[DONE]"
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(0, 400), max_size=4))
+def test_sse_arbitrary_bytes_give_events_or_protocol_error(data: bytes, cuts: list[int]) -> None:
+    with contextlib.suppress(ProtocolError):
+        run_sse(split_at(data, cuts))
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "kind", "code"),
+    [
+        (
+            b'{"error":"model \\"x\\" not found, try pulling it first"}',
+            'model "x" not found, try pulling it first',
+            None,
+            None,
+        ),
+        (
+            b'{"error":{"message":"No models loaded.","type":"invalid_request_error",'
+            b'"param":"model","code":null}}',
+            "No models loaded.",
+            "invalid_request_error",
+            None,
+        ),
+        (
+            b'{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}',
+            "Loading model",
+            "unavailable_error",
+            "503",
+        ),
+        (
+            b'{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError",'
+            b'"param":null,"code":404}',
+            "The model `x` does not exist.",
+            "NotFoundError",
+            "404",
+        ),
+        (b"<html>Bad Gateway</html>", "<html>Bad Gateway</html>", None, None),
+        (b"", "(empty body)", None, None),
+    ],
+)
+def test_every_known_error_shape(
+    body: bytes, message: str, kind: str | None, code: str | None
+) -> None:
+    parsed = parse_error_body(body)
+    assert (parsed.message, parsed.type, parsed.code) == (message, kind, code)
+
+
+@given(st.binary(max_size=200))
+def test_error_bodies_never_raise(body: bytes) -> None:
+    assert isinstance(parse_error_body(body).message, str)
+
+
+def test_retry_after_forms() -> None:
+    assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    assert parse_retry_after({"retry-after": "2"}) == 2.0
+    assert (
+        parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480.0)
+        == 10.0
+    )
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after({}) is None
