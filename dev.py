@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import venv
@@ -25,9 +26,11 @@ PYTHON = BIN / "python"
 
 PLUGINS = ["plugins/ollama", "plugins/lmstudio", "plugins/st_cpu"]
 TEST_DISTRIBUTIONS = ["examples/aegis-llm-example-echo"]
-# The CPU build of torch: the default PyPI wheel bundles CUDA (~5.9 GB). Where this
-# index is unreachable pip says so and falls back to the other indexes it knows.
-TORCH = ["torch==2.13.0", "--extra-index-url", "https://download.pytorch.org/whl/cpu"]
+# The CPU build of torch: the default PyPI wheel bundles CUDA (~5.9 GB). Where the
+# PyTorch index cannot be resolved (a registry-only network), pip finds torch as usual.
+TORCH = "torch==2.13.0"
+TORCH_CPU_HOST = "download.pytorch.org"
+TORCH_CPU_INDEX = f"https://{TORCH_CPU_HOST}/whl/cpu"
 LLAMA_CPP = "llama-cpp-python[server]==0.3.36"
 SHARED_WHEELS = ROOT.parent / "shared" / "wheels"
 
@@ -59,7 +62,8 @@ def install(*, dev: bool) -> None:
         return
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     _check([*pip, "--upgrade", "pip", "setuptools"])
-    _check([*pip, *TORCH])
+    cpu_index = ["--extra-index-url", TORCH_CPU_INDEX] if _resolves(TORCH_CPU_HOST) else []
+    _check([*pip, "--no-deps", *cpu_index, TORCH])
     editable = [".[dev]" if dev else ".", *PLUGINS]
     if dev:
         editable += [d for d in TEST_DISTRIBUTIONS if (ROOT / d).exists()]
@@ -113,8 +117,16 @@ def _digest() -> str:
         + sorted(ROOT.glob("plugins/*/pyproject.toml"))
         + sorted(ROOT.glob("examples/*/pyproject.toml"))
     )
-    data = b"".join(p.read_bytes() for p in files) + repr(TORCH).encode() + LLAMA_CPP.encode()
+    data = b"".join(p.read_bytes() for p in files) + TORCH.encode() + LLAMA_CPP.encode()
     return hashlib.sha256(data).hexdigest()
+
+
+def _resolves(host: str) -> bool:
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
 
 
 def _check(command: list[str]) -> None:
