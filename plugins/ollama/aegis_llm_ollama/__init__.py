@@ -1,23 +1,34 @@
-"""aegis-llm provider for Ollama's native API (shell: filled by the Ollama plugin issue)."""
+"""aegis-llm provider for Ollama's native API (``/api/chat``, ``/api/embed``, ``/api/pull``...).
 
-from __future__ import annotations
+The native API, not Ollama's ``/v1`` layer, because only it offers
+``keep_alive``, ``num_ctx``, timings and model management. Importing this
+package is cheap (no httpx): the core imports it on every discovery.
+"""
 
-from aegis_llm import HttpProviderSettings, ProviderInfo, hookimpl
+from aegis_llm_ollama._hooks import (
+    VERSION,
+    aegis_llm_chat,
+    aegis_llm_embed,
+    aegis_llm_health,
+    aegis_llm_list_models,
+    aegis_llm_provider_info,
+    aegis_llm_pull,
+    aegis_llm_stream_chat,
+)
+from aegis_llm_ollama._names import canonical
+from aegis_llm_ollama._settings import OllamaSettings
 
-__all__ = ["OllamaSettings", "aegis_llm_provider_info"]
+__version__ = VERSION
 
-
-class OllamaSettings(HttpProviderSettings):
-    base_url: str = "http://127.0.0.1:11434"
-
-
-@hookimpl
-def aegis_llm_provider_info() -> ProviderInfo:
-    return ProviderInfo(
-        name="ollama",
-        version="0.1.0",
-        capabilities=frozenset(),
-        settings_class=OllamaSettings,
-        description="Ollama's native API",
-        install_hint="pip install aegis-llm[ollama]",
-    )
+__all__ = [
+    "OllamaSettings",
+    "__version__",
+    "aegis_llm_chat",
+    "aegis_llm_embed",
+    "aegis_llm_health",
+    "aegis_llm_list_models",
+    "aegis_llm_provider_info",
+    "aegis_llm_pull",
+    "aegis_llm_stream_chat",
+    "canonical",
+]

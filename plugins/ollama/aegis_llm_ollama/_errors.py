@@ -1,0 +1,114 @@
+"""Ollama's failures in the SDK's taxonomy, each with the command that fixes it.
+
+The core's generic status mapping is right for most codes; this module adds
+what only Ollama's answers reveal: which model is missing (its 404 echoes the
+name), a route the server does not have (an old release answers 404 with Go's
+plain ``404 page not found``), a full request queue (503, never with
+``Retry-After``) and cloud models that need ``ollama signin``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from aegis_llm.errors import (
+    AegisLLMError,
+    AuthenticationError,
+    InvalidRequest,
+    ModelNotFound,
+    ProviderError,
+    RateLimited,
+    StreamInterrupted,
+)
+from aegis_llm.http import ErrorBody, parse_retry_after
+
+__all__ = [
+    "START_HINT",
+    "EndpointMissing",
+    "ServerReported",
+    "classify",
+    "interrupted",
+    "model_not_found",
+    "owned_by",
+]
+
+START_HINT = "is Ollama running? start it with `ollama serve`"
+
+_MISSING_MODEL = re.compile(r"""model ['"](?P<name>[^'"]+)['"] not found""")
+
+
+class EndpointMissing(ProviderError):
+    """A 404 that names no model: the server lacks the route (an old Ollama, or not Ollama)."""
+
+
+class ServerReported(ProviderError):
+    """An ``{"error": ...}`` object in a 200 answer: Ollama failed after sending its headers."""
+
+
+def model_not_found(model: str | None, message: str | None = None) -> ModelNotFound:
+    shown = model or "<model>"
+    return ModelNotFound(
+        message or f"model {shown!r} not found",
+        model=model,
+        hint=f"download it with `ollama pull {shown}` (`ollama list` shows what is there)",
+    )
+
+
+def classify(status: int, body: ErrorBody, headers: Mapping[str, str]) -> AegisLLMError | None:
+    """The ``HttpApi`` hook: Ollama's special cases, ``None`` for the generic mapping."""
+    message = body.message
+    if status == 404:
+        found = _MISSING_MODEL.search(message)
+        if found is not None or ("model" in message and "not found" in message):
+            return model_not_found(found["name"] if found else None, message)
+        return EndpointMissing(
+            f"the server has no such endpoint (404: {message})",
+            status_code=404,
+            hint="upgrade Ollama (`ollama --version`), or check that base_url points at Ollama",
+        )
+    if status == 400:
+        return InvalidRequest(
+            f"Ollama rejected the request: {message}",
+            hint="fix what the message names (an option in extra, the format, the model's "
+            "capabilities: `ollama show <model>`)",
+        )
+    if status == 503:
+        return RateLimited(
+            f"Ollama is busy: {message}",
+            retry_after=parse_retry_after(headers),
+            hint="its request queue is full (OLLAMA_MAX_QUEUE); retry later",
+        )
+    if status == 401:
+        return AuthenticationError(
+            f"Ollama refused the request (401): {message}",
+            hint="cloud models need `ollama signin`; a server behind an authenticating proxy "
+            "needs AEGIS_LLM_OLLAMA_API_KEY",
+        )
+    return None
+
+
+def interrupted(cause: str, partial: str, *, provider: str) -> StreamInterrupted:
+    """A stream that failed after it started: keep the text, say what broke."""
+    return StreamInterrupted(
+        f"the answer broke off after {len(partial)} characters: {cause}",
+        partial=partial,
+        provider=provider,
+        hint="the partial answer is in .partial; send the request again for a whole one",
+    )
+
+
+@contextmanager
+def owned_by(provider: str) -> Iterator[None]:
+    """Name the provider on errors raised without one (the core's decoders, our shape checks).
+
+    ``HttpApi`` names it only on errors built from HTTP statuses, and a user
+    reading ``malformed JSON`` must learn which server sent it.
+    """
+    try:
+        yield
+    except AegisLLMError as exc:
+        if exc.provider is None:
+            exc.provider = provider
+        raise

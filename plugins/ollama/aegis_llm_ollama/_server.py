@@ -1,0 +1,155 @@
+"""The server itself: its models, its health, and pulling new models."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from aegis_llm import (
+    HealthReason,
+    HealthReport,
+    HealthStatus,
+    ModelInfo,
+    ProviderContext,
+    PullProgress,
+)
+from aegis_llm.errors import (
+    AegisLLMError,
+    AuthenticationError,
+    ModelNotFound,
+    ProtocolError,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
+from aegis_llm.http import HttpApi
+from aegis_llm_ollama._connection import api, drain, ndjson
+from aegis_llm_ollama._errors import EndpointMissing, ServerReported, model_not_found, owned_by
+from aegis_llm_ollama._inventory import (
+    loaded_models,
+    model_infos,
+    pull_step,
+    server_version,
+    tag_names,
+)
+from aegis_llm_ollama._names import canonical
+from aegis_llm_ollama._settings import OllamaSettings
+
+__all__ = ["health", "list_models", "pull"]
+
+
+async def _running(connection: HttpApi, timeout: float | None = None) -> Any | None:
+    """``/api/ps``, or ``None`` on servers before v0.1.38 that lack it."""
+    try:
+        return await connection.request_json("GET", "/api/ps", timeout=timeout)
+    except EndpointMissing:
+        return None
+
+
+async def list_models(ctx: ProviderContext) -> list[ModelInfo]:
+    connection = api(ctx)
+    with owned_by(ctx.name):
+        tags = await connection.request_json("GET", "/api/tags")
+        return model_infos(tags, await _running(connection), ctx.name)
+
+
+def _expected(ctx: ProviderContext) -> list[str]:
+    """The models this instance is configured to serve: default models of chains it is in."""
+    core = ctx.core
+    wanted = []
+    for chain, model in ((core.chain, core.chat_model), (core.embed_chain, core.embed_model)):
+        if model and ctx.name in chain:
+            wanted.append(core.aliases.get(model, {}).get(ctx.name, model))
+    return wanted
+
+
+_DOWN: tuple[tuple[type[AegisLLMError], HealthStatus, HealthReason], ...] = (
+    (ProviderUnavailable, "down", "unreachable"),
+    (ProviderTimeout, "down", "timeout"),
+    (RateLimited, "degraded", "busy"),
+    (AuthenticationError, "down", "auth"),
+    (ModelNotFound, "degraded", "model_missing"),
+)
+
+
+def _failed(provider: str, exc: AegisLLMError, latency: float | None) -> HealthReport:
+    status, reason = next(
+        ((s, r) for kind, s, r in _DOWN if isinstance(exc, kind)), ("down", "error")
+    )
+    return HealthReport(
+        provider=provider, status=status, reason=reason, message=str(exc), latency_seconds=latency
+    )
+
+
+async def health(ctx: ProviderContext) -> HealthReport:
+    """Version and latency from ``/api/version``, resident models from ``/api/ps``.
+
+    A configured default model that is not pulled makes the report
+    ``degraded`` / ``model_missing``: the server is up but cannot serve what
+    this application will ask of it.
+    """
+    connection = api(ctx)
+    timeout = ctx.core.health_timeout
+    latency = None
+    started = time.monotonic()
+    try:
+        with owned_by(ctx.name):
+            version = server_version(
+                await connection.request_json("GET", "/api/version", timeout=timeout)
+            )
+            latency = time.monotonic() - started
+            running = await _running(connection, timeout)
+            loaded = () if running is None else loaded_models(running)
+            wanted = _expected(ctx)
+            if wanted:
+                tags = await connection.request_json("GET", "/api/tags", timeout=timeout)
+                names = tag_names(tags)
+                missing = [m for m in wanted if canonical(m) not in names]
+                if missing:
+                    raise model_not_found(missing[0], f"not pulled: {', '.join(missing)}")
+    except AegisLLMError as exc:
+        return _failed(ctx.name, exc, latency)
+    return HealthReport(
+        provider=ctx.name,
+        status="up",
+        latency_seconds=latency,
+        version=version,
+        loaded_models=loaded,
+        memory_bytes=None if running is None else sum(m.size_bytes or 0 for m in loaded),
+        details={"base_url": ctx.settings_as(OllamaSettings).base_url},
+    )
+
+
+async def pull(ctx: ProviderContext, model: str) -> AsyncIterator[PullProgress]:
+    """Stream ``/api/pull`` progress until ``success``; a re-run resumes the download."""
+    records = ndjson(ctx, "/api/pull", {"model": model, "stream": True}, model)
+    with owned_by(ctx.name):
+        try:
+            async with aclosing(records):
+                async for record in records:
+                    step = pull_step(record)
+                    if step.status == "success":
+                        await drain(records)
+                        yield step
+                        return
+                    yield step
+        except ServerReported as exc:
+            raise _pull_failed(model, exc.message) from None
+        raise ProtocolError(
+            f"the pull of {model!r} ended before Ollama reported success",
+            hint="run the pull again; Ollama resumes where it stopped",
+        )
+
+
+def _pull_failed(model: str, message: str) -> AegisLLMError:
+    if "file does not exist" in message or "not found" in message:
+        missing = model_not_found(model, f"the registry has no model {model!r}: {message}")
+        missing.hint = "check the name and tag on https://ollama.com/library"
+        return missing
+    return ProviderError(
+        f"the pull of {model!r} failed: {message}",
+        hint="run the pull again; Ollama resumes where it stopped",
+    )

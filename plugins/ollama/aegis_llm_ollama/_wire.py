@@ -1,0 +1,249 @@
+"""The SDK's requests as Ollama's native JSON, and Ollama's answers as the SDK's results.
+
+Everything a server sends is checked before it is used, so any body becomes
+a result or a ``ProtocolError``, never a ``KeyError``. The per-chunk path is
+kept to a few dictionary lookups: results are built with ``model_construct``
+from values checked here instead of being validated a second time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from aegis_llm import ChatRequest, EmbedRequest, FinishReason, Message, Usage
+from aegis_llm.errors import ProtocolError
+from aegis_llm_ollama._errors import ServerReported
+from aegis_llm_ollama._settings import OllamaSettings
+
+__all__ = [
+    "chat_body",
+    "chat_piece",
+    "check_vectors",
+    "embed_body",
+    "embed_usage",
+    "finish_reason",
+    "legacy_embed_body",
+    "legacy_vector",
+    "usage",
+    "vectors",
+]
+
+# Keys of ``extra`` that are request fields in Ollama's API, not model options.
+_REQUEST_FIELDS = frozenset({"keep_alive", "think", "truncate", "shift"})
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "load": "load",
+    "unload": "unload",
+}
+
+_VECTORS: TypeAdapter[list[list[float]]] = TypeAdapter(list[list[float]])
+_VECTOR: TypeAdapter[list[float]] = TypeAdapter(list[float])
+
+
+def _message(message: Message) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        wire["images"] = list(message.images)
+    if message.role == "tool" and message.name is not None:
+        wire["tool_name"] = message.name
+    if message.tool_call_id is not None:
+        wire["tool_call_id"] = message.tool_call_id
+    return wire
+
+
+def _body(
+    model: str,
+    settings: OllamaSettings,
+    defaults: Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request body and its options, before the call's typed fields are added.
+
+    Priority, lowest first: the settings, then ``extra`` (which may name a
+    request field such as ``keep_alive`` or any model option), then the typed
+    fields the caller set.
+    """
+    body: dict[str, Any] = {"model": model}
+    if settings.keep_alive is not None:
+        body["keep_alive"] = settings.keep_alive
+    options = dict(defaults)
+    for key, value in extra.items():
+        if key in _REQUEST_FIELDS:
+            body[key] = value
+        else:
+            options[key] = value
+    return body, options
+
+
+def chat_body(settings: OllamaSettings, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    defaults = settings.options
+    if settings.num_ctx is not None:
+        defaults = {**defaults, "num_ctx": settings.num_ctx}
+    chosen = request.options
+    body, options = _body(request.model, settings, defaults, chosen.extra)
+    body["messages"] = [_message(m) for m in request.messages]
+    body["stream"] = stream
+    if chosen.temperature is not None:
+        options["temperature"] = chosen.temperature
+    if chosen.top_p is not None:
+        options["top_p"] = chosen.top_p
+    if chosen.seed is not None:
+        options["seed"] = chosen.seed
+    if chosen.max_tokens is not None:
+        options["num_predict"] = chosen.max_tokens
+    if chosen.stop:
+        options["stop"] = list(chosen.stop)
+    if chosen.response_format is not None:
+        body["format"] = chosen.response_format
+    if options:
+        body["options"] = options
+    return body
+
+
+def embed_body(settings: OllamaSettings, request: EmbedRequest) -> dict[str, Any]:
+    """``/api/embed``: the whole batch in one call."""
+    body, options = _body(request.model, settings, settings.options, request.extra)
+    body["input"] = list(request.inputs)
+    body["truncate"] = request.truncate
+    if request.dimensions is not None:
+        body["dimensions"] = request.dimensions
+    if options:
+        body["options"] = options
+    return body
+
+
+def legacy_embed_body(settings: OllamaSettings, request: EmbedRequest, text: str) -> dict[str, Any]:
+    """``/api/embeddings`` (Ollama before v0.2.6): one ``prompt`` per call, no batch fields."""
+    body, options = _body(request.model, settings, settings.options, request.extra)
+    body["prompt"] = text
+    if options:
+        body["options"] = options
+    return body
+
+
+def _malformed(what: str, value: object) -> ProtocolError:
+    shown = repr(value)
+    if len(shown) > 120:
+        shown = shown[:117] + "..."
+    return ProtocolError(
+        f"Ollama sent {what} this SDK cannot read: {shown}",
+        hint="is base_url an Ollama server? a proxy in between may be rewriting answers",
+    )
+
+
+def chat_piece(record: Any) -> tuple[str, bool]:
+    """The text and ``done`` flag of one ``/api/chat`` object (streamed or whole)."""
+    if type(record) is not dict:
+        raise _malformed("a chat object", record)
+    if "error" in record:
+        raise ServerReported(str(record["error"]))
+    message = record.get("message")
+    content = message.get("content", "") if type(message) is dict else None
+    done = record.get("done", False)
+    if type(content) is not str or type(done) is not bool:
+        raise _malformed("a chat object", record)
+    return content, done
+
+
+def finish_reason(record: Mapping[str, Any]) -> FinishReason | None:
+    reason = record.get("done_reason")
+    if not isinstance(reason, str) or not reason:
+        return None
+    return _FINISH.get(reason, "other")
+
+
+def _count(record: Mapping[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    return value if type(value) is int and value >= 0 else None
+
+
+def _seconds(record: Mapping[str, Any], key: str) -> float | None:
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        return None
+    return value / 1e9
+
+
+def usage(record: Mapping[str, Any]) -> Usage:
+    """Token counts and timings of a final object, durations converted from nanoseconds.
+
+    Go omits zero counts (``omitempty``), so when one count is present the
+    absent one is zero; when both are absent the server reported none.
+    """
+    prompt = _count(record, "prompt_eval_count")
+    completion = _count(record, "eval_count")
+    if prompt is not None or completion is not None:
+        prompt, completion = prompt or 0, completion or 0
+    completion_seconds = _seconds(record, "eval_duration")
+    rate = None
+    if completion and completion_seconds:
+        rate = completion / completion_seconds
+    return Usage.model_construct(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=None if prompt is None or completion is None else prompt + completion,
+        prompt_seconds=_seconds(record, "prompt_eval_duration"),
+        completion_seconds=completion_seconds,
+        load_seconds=_seconds(record, "load_duration"),
+        total_seconds=_seconds(record, "total_duration"),
+        tokens_per_second=rate,
+    )
+
+
+def vectors(answer: Any, count: int) -> list[list[float]]:
+    """The vectors of an ``/api/embed`` answer, one per input, all of one length."""
+    if type(answer) is not dict:
+        raise _malformed("an embed answer", answer)
+    if "error" in answer:
+        raise ServerReported(str(answer["error"]))
+    try:
+        found = _VECTORS.validate_python(answer.get("embeddings"), strict=True)
+    except ValidationError:
+        raise _malformed("embeddings", answer.get("embeddings")) from None
+    check_vectors(found, count)
+    return found
+
+
+def embed_usage(answer: Mapping[str, Any]) -> Usage:
+    prompt = _count(answer, "prompt_eval_count")
+    return Usage.model_construct(
+        prompt_tokens=prompt,
+        total_tokens=prompt,
+        load_seconds=_seconds(answer, "load_duration"),
+        total_seconds=_seconds(answer, "total_duration"),
+    )
+
+
+def legacy_vector(answer: Any) -> list[float]:
+    """The single vector of an ``/api/embeddings`` answer."""
+    if type(answer) is not dict:
+        raise _malformed("an embeddings answer", answer)
+    try:
+        return _VECTOR.validate_python(answer.get("embedding"), strict=True)
+    except ValidationError:
+        raise _malformed("an embedding", answer.get("embedding")) from None
+
+
+def check_vectors(found: Sequence[Sequence[float]], count: int) -> None:
+    """One non-empty vector per input, all the same length, or a ``ProtocolError``.
+
+    Mismatched vectors must never reach an index: the server answered, but
+    not with something a caller can store.
+    """
+    if len(found) != count:
+        raise ProtocolError(f"Ollama returned {len(found)} vectors for {count} inputs")
+    width = len(found[0])
+    for index, vector in enumerate(found):
+        if not vector or len(vector) != width:
+            raise ProtocolError(
+                f"Ollama returned a vector of {len(vector)} dimensions at input {index} "
+                f"(the first has {width}); an empty vector usually means an empty input "
+                "on a server older than v0.2.6",
+                hint="drop empty inputs, or upgrade Ollama",
+            )
