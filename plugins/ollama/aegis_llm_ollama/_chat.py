@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -29,7 +29,7 @@ async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
         content, done = chat_piece(record)
         if not done:
             raise ProtocolError("Ollama's whole (stream: false) chat answer is not marked done")
-    return ChatResponse.model_construct(
+    return ChatResponse(
         content=content,
         provider=ctx.name,
         model=_model(record, request.model),
@@ -38,7 +38,9 @@ async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
     )
 
 
-async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+async def stream_chat(
+    ctx: ProviderContext, request: ChatRequest
+) -> AsyncGenerator[ChatChunk, None]:
     """Yield each piece of text as it arrives, then one ``done`` chunk with the usage.
 
     Empty pieces (a thinking model's reasoning, the load acknowledgement) are
@@ -57,7 +59,7 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
             async for record in records:
                 content, done = chat_piece(record)
                 if done:
-                    last = ChatChunk.model_construct(
+                    last = ChatChunk(
                         content=content,
                         provider=provider,
                         model=_model(record, model),
@@ -69,7 +71,7 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
                     break
                 if content:
                     parts.append(content)
-                    yield ChatChunk.model_construct(content=content, provider=provider, model=model)
+                    yield ChatChunk(content=content, provider=provider, model=model)
     except ServerReported as exc:
         cause = f"Ollama reported: {exc.message}"
         raise interrupted(cause, "".join(parts), provider=provider) from None

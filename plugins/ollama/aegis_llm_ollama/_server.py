@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -123,7 +123,7 @@ async def health(ctx: ProviderContext) -> HealthReport:
     )
 
 
-async def pull(ctx: ProviderContext, model: str) -> AsyncIterator[PullProgress]:
+async def pull(ctx: ProviderContext, model: str) -> AsyncGenerator[PullProgress, None]:
     """Stream ``/api/pull`` progress until ``success``; a re-run resumes the download."""
     records = ndjson(ctx, "/api/pull", {"model": model, "stream": True}, model)
     with owned_by(ctx.name):

@@ -7,7 +7,7 @@ from contextlib import aclosing
 
 import httpx
 import pytest
-from ollama_testkit import answer, context, routes, sent
+from ollama_testkit import Handler, answer, context, routes, sent
 
 from aegis_llm import Embeddings, EmbedRequest, ProviderContext
 from aegis_llm.errors import InvalidRequest, ModelNotFound, ProtocolError, Unsupported
@@ -26,7 +26,7 @@ async def run(ctx: ProviderContext, **fields: object) -> Embeddings:
         return await embed(ctx, request)
 
 
-def legacy_server(seen: list[httpx.Request]) -> dict[str, object]:
+def legacy_server(seen: list[httpx.Request]) -> dict[str, Handler]:
     """Routes of an Ollama before v0.2.6: only /api/embeddings, unnormalised vectors."""
 
     def embeddings(request: httpx.Request) -> httpx.Response:
