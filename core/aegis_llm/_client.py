@@ -6,11 +6,13 @@ so bad input fails the same way whichever provider would have answered.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import anyio
+from anyio.abc import TaskGroup
 
 from aegis_llm._capabilities import Capability
 from aegis_llm._context import ProviderContext
@@ -25,6 +27,7 @@ from aegis_llm._requests import (
     as_messages,
     validate_request,
 )
+from aegis_llm._resilience import AliasMap, AliasTable, EmbeddingSpaceGuard
 from aegis_llm._results import Attempt, ChatChunk, ChatResponse, Embeddings
 from aegis_llm._router import Router, Target
 from aegis_llm._settings import AegisSettings, load_provider_settings
@@ -37,6 +40,8 @@ from aegis_llm.errors import (
 )
 
 __all__ = ["AsyncClient", "ModelList"]
+
+_Request = TypeVar("_Request", ChatRequest, EmbedRequest)
 
 
 class ModelList(list[ModelInfo]):
@@ -64,12 +69,22 @@ class AsyncClient:
         *,
         host: PluginHost | None = None,
         provider_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        aliases: AliasMap | None = None,
     ) -> None:
+        """``aliases`` add to (and per provider override) the ``aliases`` setting.
+
+        Raises ``ConfigurationError`` for an embed chain that could mix
+        embedding models (see ``aegis_llm._resilience._embedding_space``).
+        """
         self.settings = settings if settings is not None else AegisSettings.load()
+        self._aliases = AliasTable(self.settings.aliases, aliases or {})
+        self._spaces = EmbeddingSpaceGuard(self._aliases)
+        self._spaces.check_settings(self.settings.embed_model, self.settings.embed_chain)
         self._host = host if host is not None else PluginHost(self.settings)
         self._overrides = {k: dict(v) for k, v in (provider_settings or {}).items()}
         self._providers: dict[str, Provider] = {}
         self._router = Router(self.settings)
+        self._background: TaskGroup | None = None
         self._closed = False
 
     @classmethod
@@ -78,6 +93,11 @@ class AsyncClient:
         return cls(AegisSettings.load(**overrides))
 
     async def __aenter__(self) -> Self:
+        """With ``breaker.probe = "health"``, start probing cooling providers in the background."""
+        if self.settings.breaker.probe == "health":
+            self._background = anyio.create_task_group()
+            await self._background.__aenter__()
+            self._background.start_soon(self._router.watch, lambda name: self._providers.get(name))
         return self
 
     async def __aexit__(
@@ -86,7 +106,13 @@ class AsyncClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        background, self._background = self._background, None
+        try:
+            if background is not None:
+                background.cancel_scope.cancel()
+                await background.__aexit__(None, None, None)
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """Close every provider's connections. Safe to call twice."""
@@ -104,6 +130,11 @@ class AsyncClient:
     @property
     def provider_names(self) -> list[str]:
         return sorted(self._host.instances())
+
+    @property
+    def aliases(self) -> dict[str, dict[str, str]]:
+        """Every model alias in effect: ``{logical name: {provider: its model id}}``."""
+        return self._aliases.as_dict()
 
     def provider(self, name: str) -> Provider:
         """The provider instance ``name``, built on first use."""
@@ -130,16 +161,23 @@ class AsyncClient:
         model: str | None = None,
         chain: Sequence[str] | None = None,
         options: ChatOptions | None = None,
+        timeout: float | None = None,
         **option_fields: Any,
     ) -> ChatResponse:
-        """Ask the first provider of the chain that can answer; see ``reply.attempts``."""
+        """Ask the first provider of the chain that can answer; see ``reply.attempts``.
+
+        ``timeout`` (default: the ``timeout`` setting) bounds the whole call,
+        retries, failovers and waits included.
+        """
         request = self._chat_request(messages, model, options, option_fields)
-        targets = self._targets(chain or self.settings.chain, request.model)
+        targets = self._targets(self._chain(chain, self.settings.chain), request.model)
 
         async def call(provider: Provider, model_id: str) -> ChatResponse:
-            return await provider.chat(request.model_copy(update={"model": model_id}))
+            return await provider.chat(_for_model(request, model_id))
 
-        reply, attempts = await self._router.run("chat", targets, call)
+        reply, attempts = await self._router.run(
+            "chat", Capability.CHAT, targets, call, timeout=_checked_timeout(timeout)
+        )
         return reply.model_copy(update={"attempts": tuple(attempts)})
 
     def stream_chat(
@@ -149,16 +187,22 @@ class AsyncClient:
         model: str | None = None,
         chain: Sequence[str] | None = None,
         options: ChatOptions | None = None,
+        timeout: float | None = None,
         **option_fields: Any,
     ) -> ChatStream:
-        """Stream an answer. Fails over only before the first chunk reaches you."""
+        """Stream an answer. Fails over only before the first chunk reaches you.
+
+        ``timeout`` bounds the search for a provider, up to its first chunk;
+        after that the ``idle_timeout`` and ``stream_timeout`` settings apply.
+        """
         request = self._chat_request(messages, model, options, option_fields)
-        targets = self._targets(chain or self.settings.chain, request.model)
+        targets = self._targets(self._chain(chain, self.settings.chain), request.model)
 
         def open_stream(provider: Provider, model_id: str) -> AsyncIterator[ChatChunk]:
-            return provider.stream_chat(request.model_copy(update={"model": model_id}))
+            return provider.stream_chat(_for_model(request, model_id))
 
-        return ChatStream(self._router.stream(targets, open_stream))
+        chunks = self._router.stream(targets, open_stream, timeout=_checked_timeout(timeout))
+        return ChatStream(chunks)
 
     async def embed(
         self,
@@ -169,8 +213,15 @@ class AsyncClient:
         dimensions: int | None = None,
         truncate: bool = True,
         extra: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Embeddings:
-        """Embed texts with the first provider of the embed chain serving the same model."""
+        """Embed texts with the first provider of the embed chain serving the same model.
+
+        A chain of several providers needs ``model`` to be an alias naming
+        each one's id, and vectors of another dimension than this client got
+        before for the model raise ``EmbeddingSpaceMismatch``: vectors from
+        two models never end up in one index.
+        """
         inputs = [texts] if isinstance(texts, str) else texts
         request = validate_request(
             EmbedRequest,
@@ -180,12 +231,18 @@ class AsyncClient:
             truncate=truncate,
             extra=dict(extra or {}),
         )
-        targets = self._targets(chain or self.settings.embed_chain, request.model)
+        names = self._chain(chain, self.settings.embed_chain)
+        self._spaces.check_call(request.model, names)
+        targets = self._targets(names, request.model)
 
         async def call(provider: Provider, model_id: str) -> Embeddings:
-            return await provider.embed(request.model_copy(update={"model": model_id}))
+            result = await provider.embed(_for_model(request, model_id))
+            self._spaces.admit(request.model, request.dimensions, result)
+            return result
 
-        result, attempts = await self._router.run("embed", targets, call)
+        result, attempts = await self._router.run(
+            "embed", Capability.EMBED, targets, call, timeout=_checked_timeout(timeout)
+        )
         return result.model_copy(update={"attempts": tuple(attempts)})
 
     async def list_models(self, providers: Sequence[str] | None = None) -> ModelList:
@@ -286,14 +343,24 @@ class AsyncClient:
             options=chosen,
         )
 
-    def _targets(self, chain: Sequence[str], model: str) -> list[Target]:
+    @staticmethod
+    def _chain(chain: Sequence[str] | str | None, default: Sequence[str]) -> Sequence[str]:
+        """The per-call chain (a list, or ``"a,b"`` as in the settings), else the configured one."""
         if isinstance(chain, str):
             chain = [part.strip() for part in chain.split(",") if part.strip()]
-        if not chain:
-            raise InvalidRequest("the provider chain is empty")
+        chosen = default if chain is None else chain
+        if not chosen:
+            raise InvalidRequest(
+                "the provider chain is empty",
+                hint="pass chain=[...] or set AEGIS_LLM_CHAIN / AEGIS_LLM_EMBED_CHAIN",
+            )
+        return chosen
+
+    def _targets(self, chain: Sequence[str], model: str) -> list[Target]:
+        """Each member with its own id for ``model``; one not installed stays, to be reported."""
         targets = []
         for name in chain:
-            provider_model = self.settings.aliases.get(model, {}).get(name, model)
+            provider_model = self._aliases.resolve(model, name)
             try:
                 targets.append(Target(name, provider_model, self.provider(name)))
             except (ConfigurationError, ProviderUnavailable) as exc:
@@ -315,3 +382,18 @@ class AsyncClient:
             provider=name,
             hint=f"pip install aegis-llm[{name.replace('_', '-')}] or fix the chain setting",
         )
+
+
+def _for_model(request: _Request, model_id: str) -> _Request:
+    """The request with a provider's own model id (no copy when an alias does not apply)."""
+    return request if request.model == model_id else request.model_copy(update={"model": model_id})
+
+
+def _checked_timeout(timeout: float | None) -> float | None:
+    """Check a per-call timeout before anything is sent."""
+    if timeout is not None and not (0 < timeout < math.inf):
+        raise InvalidRequest(
+            f"timeout must be a positive number of seconds, not {timeout!r}",
+            hint="pass timeout=None to use the timeout setting",
+        )
+    return timeout

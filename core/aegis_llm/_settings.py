@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -57,7 +57,13 @@ NameList = Annotated[list[Annotated[str, Field(pattern=_NAME_PATTERN)]], NoDecod
 
 
 class RetrySettings(BaseModel):
-    """One retry layer for the whole SDK; plugins never retry on their own."""
+    """One retry layer for the whole SDK; plugins never retry on their own.
+
+    ``max_attempts`` counts tries on one provider, the first included; waits
+    grow from ``backoff_initial`` to ``backoff_max`` (with jitter) unless the
+    server said how long to wait (``Retry-After``), which is honoured up to
+    ``retry_after_max``. The total deadline (``timeout``) bounds all of it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,12 +74,27 @@ class RetrySettings(BaseModel):
 
 
 class BreakerSettings(BaseModel):
-    """When to stop calling a provider that keeps failing, and when to try it again."""
+    """When to stop calling a provider that keeps failing, and when to try it again.
+
+    After ``failure_threshold`` failures in a row a provider is skipped for
+    ``cooldown`` seconds; then one trial decides whether it is back. With
+    ``probe = "request"`` the trial is the next real request; with
+    ``probe = "health"`` it is the provider's health hook (in the background
+    while the client is open as a context manager, else just before a request),
+    so no real request is spent on a server that is still down.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     failure_threshold: PositiveInt = 3
     cooldown: PositiveFloat = 30.0
+    probe: Literal["request", "health"] = "request"
+
+
+ModelAliases = dict[
+    str, dict[Annotated[str, Field(pattern=_NAME_PATTERN)], Annotated[str, Field(min_length=1)]]
+]
+"""``{logical model name: {provider instance: that provider's model id}}``."""
 
 
 class AegisSettings(BaseSettings):
@@ -105,7 +126,7 @@ class AegisSettings(BaseSettings):
 
     retry: RetrySettings = RetrySettings()
     breaker: BreakerSettings = BreakerSettings()
-    aliases: dict[str, dict[str, str]] = Field(default_factory=dict)
+    aliases: ModelAliases = Field(default_factory=dict)
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("chain", "embed_chain", "disable", mode="before")
