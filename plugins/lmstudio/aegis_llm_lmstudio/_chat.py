@@ -1,0 +1,173 @@
+"""Chat through ``/v1/chat/completions``, whole or streamed as server-sent events.
+
+A whole answer from LM Studio goes through its native ``/api/v0`` twin, the
+same body with ``stats`` (tokens per second, time to first token) added.
+
+The stream loop runs once per token, so it does the least work that still
+checks what it passes on: one JSON decode, a few type checks, one small
+pydantic model (validating that model is cheaper than ``model_construct``).
+Usage keys are only looked for in chunks without text, which is where every
+server in scope puts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, cast
+
+from aegis_llm import ChatChunk, ChatRequest, ChatResponse, FinishReason, ProviderContext
+from aegis_llm.errors import AegisLLMError, ProtocolError, StreamInterrupted
+from aegis_llm.http import SSEEvent, parse_error_body, parse_json
+from aegis_llm_lmstudio._connection import Connection, claim, connection
+from aegis_llm_lmstudio._payload import chat_body
+from aegis_llm_lmstudio._usage import USAGE_KEYS, finish_reason, usage_from
+from aegis_llm_lmstudio._values import text
+
+__all__ = ["chat", "stream_chat"]
+
+_CHAT = "/v1/chat/completions"
+_NATIVE_CHAT = "/api/v0/chat/completions"
+_DONE = "[DONE]"
+_RETRY_HINT = "the partial answer is in .partial; send the request again for a whole one"
+
+
+async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
+    """One whole answer."""
+    conn = connection(ctx)
+    native = await conn.native()
+    body = chat_body(request, stream=False, native=native)
+    payload = conn.answer(
+        await conn.request("POST", _NATIVE_CHAT if native else _CHAT, body, model=request.model)
+    )
+    choices = payload.get("choices")
+    if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)):
+        raise ProtocolError("the answer has no choices", provider=conn.provider)
+    choice = choices[0]
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise ProtocolError("the answer's choice has no message", provider=conn.provider)
+    content = message.get("content")
+    if content is None:  # an answer made only of tool calls
+        content = ""
+    elif not isinstance(content, str):
+        raise ProtocolError("the answer has no message text", provider=conn.provider)
+    return ChatResponse(
+        content=content,
+        provider=conn.provider,
+        model=_served(payload, request.model),
+        finish_reason=finish_reason(choice.get("finish_reason")),
+        usage=usage_from(payload),
+    )
+
+
+async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+    """Text chunks as they arrive, then one ``done`` chunk with the finish reason and usage.
+
+    Only ``data: [DONE]`` ends a stream well: a stream that stops without it, or
+    carries an error (a ``data`` error object, or llama.cpp's ``error:`` field),
+    raises ``StreamInterrupted`` with the text received so far. After ``[DONE]``
+    the body is read to its end, which servers send at once: an HTTP stream left
+    half-read leaves httpx's generators suspended, and trio warns about each.
+    """
+    conn = connection(ctx)
+    body = chat_body(request, stream=True, native=await conn.native())
+    provider = conn.provider
+    model = request.model
+    served: str | None = None
+    parts: list[str] = []
+    finish: FinishReason | None = None
+    tail: dict[str, Any] = {}
+    complete = False
+    try:
+        # HttpApi.stream is an async generator, typed as a plain iterator: close it for sure.
+        opened = conn.api.stream(_CHAT, body, "sse", model=model)
+        async with aclosing(cast("AsyncGenerator[SSEEvent, None]", opened)) as events:
+            async for event in events:
+                if complete:
+                    continue
+                if event.error is not None:
+                    raise _interrupted(conn, event.error, parts)
+                if event.data == _DONE:
+                    complete = True
+                    continue
+                chunk = parse_json(event.data, what="a stream event")
+                content, reason = _delta(chunk)
+                if served is None:
+                    served = _served(chunk, model)
+                if content:
+                    parts.append(content)
+                    yield ChatChunk(content=content, provider=provider, model=served)
+                else:
+                    if chunk.get("error"):
+                        raise _interrupted(conn, event.data, parts)
+                    for key in USAGE_KEYS:
+                        if chunk.get(key):
+                            tail[key] = chunk[key]
+                if reason is not None:
+                    finish = finish_reason(reason)
+    except StreamInterrupted:
+        raise
+    except AegisLLMError as exc:
+        # After [DONE] a failure cannot take back a whole answer. Before any text the
+        # error stands as it is (failover may still help); after some, keep that text.
+        if not complete and not parts:
+            claim(exc, provider, model)
+            raise
+        if not complete:
+            raise StreamInterrupted(
+                f"the stream broke after {sum(map(len, parts))} characters: {exc.message}",
+                partial="".join(parts),
+                provider=provider,
+                hint=_RETRY_HINT,
+            ) from exc
+    if not complete:
+        raise StreamInterrupted(
+            "the stream ended without `data: [DONE]`",
+            partial="".join(parts),
+            provider=provider,
+            hint=_RETRY_HINT,
+        )
+    yield ChatChunk(
+        provider=provider,
+        model=served or model,
+        done=True,
+        finish_reason=finish,
+        usage=usage_from(tail),
+    )
+
+
+def _delta(chunk: Any) -> tuple[str | None, object]:
+    """The text and finish reason of one stream chunk (usage chunks have neither)."""
+    if not isinstance(chunk, dict):
+        raise ProtocolError("a stream event is not a JSON object")
+    choices = chunk.get("choices")
+    if not choices:  # [] or null: the usage chunk
+        return None, None
+    choice = choices[0] if isinstance(choices, list) else None
+    if not isinstance(choice, dict):
+        raise ProtocolError("a stream event has malformed choices")
+    delta = choice.get("delta")
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if content is not None and not isinstance(content, str):
+        raise ProtocolError("a stream event has non-text content")
+    return content, choice.get("finish_reason")
+
+
+def _interrupted(conn: Connection, error: str, parts: list[str]) -> StreamInterrupted:
+    """A server's mid-stream error, with what arrived before it."""
+    body = parse_error_body(error)
+    cause = conn.reported(body)
+    interrupted = StreamInterrupted(
+        f"the server reported an error mid-stream: {body.message}",
+        partial="".join(parts),
+        provider=conn.provider,
+        hint=cause.hint or _RETRY_HINT,
+    )
+    interrupted.__cause__ = cause
+    return interrupted
+
+
+def _served(payload: dict[str, Any], requested: str) -> str:
+    """The model that answered: one loaded model may serve any requested name."""
+    return text(payload.get("model")) or requested

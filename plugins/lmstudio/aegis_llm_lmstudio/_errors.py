@@ -1,0 +1,84 @@
+"""What LM Studio and its OpenAI-compatible kin mean by their errors.
+
+The core's status mapping is right for most answers; this module only adds
+what it would get wrong for these servers: LM Studio says "No models loaded"
+with 400 or 404 depending on the version (a 400 would otherwise look like a
+bad request and stop failover), llama.cpp answers 501 for features the
+server was not started with, and an OpenAI-style 401 message may quote part
+of the key.
+"""
+
+from __future__ import annotations
+
+from aegis_llm.errors import (
+    AegisLLMError,
+    AuthenticationError,
+    ModelNotFound,
+    ProviderError,
+    Unsupported,
+)
+from aegis_llm.http import ErrorBody
+
+__all__ = ["LOAD_HINT", "known_error", "reported_error", "start_hint"]
+
+LOAD_HINT = "load one: `lms load <model>` (or turn on JIT loading in LM Studio)"
+_NO_MODELS = "no models loaded"
+_MISSING_HINT = "use a model id exactly as `aegis-llm models` lists it"
+# LM Studio's answer (status 200) to a path it does not serve.
+_UNKNOWN_ROUTE = "unexpected endpoint or method"
+# llama-cpp-python's wording when /v1/embeddings is called on a server started without it.
+_NO_EMBEDDINGS = "embedding=true"
+
+
+def start_hint(name: str, root: str) -> str:
+    """What to do when nothing answers at ``root``; names the instance's own variable."""
+    return (
+        f"start the server at {root} (LM Studio: `lms server start`) "
+        f"or point AEGIS_LLM_{name.upper()}_BASE_URL at it"
+    )
+
+
+def known_error(
+    status: int, body: ErrorBody, *, provider: str, secret: str | None
+) -> AegisLLMError | None:
+    """The error these servers mean, or ``None`` to let the core's status mapping decide."""
+    message = body.message
+    lowered = message.lower()
+    if _NO_MODELS in lowered:
+        return ModelNotFound(message, provider=provider, hint=LOAD_HINT)
+    if body.code == "model_not_found" or (status == 404 and "model" in lowered):
+        return ModelNotFound(message, provider=provider, hint=_MISSING_HINT)
+    if status in (401, 403):
+        shown = message.replace(secret, "***") if secret else message
+        return AuthenticationError(
+            f"the server refused the credentials ({status}): {shown}",
+            provider=provider,
+            hint=f"set AEGIS_LLM_{provider.upper()}_API_KEY to a valid token for this server",
+        )
+    if _UNKNOWN_ROUTE in lowered:
+        return Unsupported(
+            f"the server does not have this endpoint: {message}",
+            provider=provider,
+            hint="update LM Studio, or leave this operation out for this server",
+        )
+    if status == 501 or _NO_EMBEDDINGS in lowered:
+        return Unsupported(
+            f"the server cannot do this as started: {message}",
+            provider=provider,
+            hint="llama.cpp: restart it with `--embeddings`; LM Studio: load a model of that type",
+        )
+    return None
+
+
+def reported_error(body: ErrorBody, *, provider: str, secret: str | None) -> AegisLLMError:
+    """An error object a server sent inside a 200 answer (a JSON body or a stream event)."""
+    status = int(body.code) if body.code is not None and body.code.isdigit() else 500
+    found = known_error(status, body, provider=provider, secret=secret)
+    if found is not None:
+        return found
+    return ProviderError(
+        f"the server reported an error: {body.message}",
+        status_code=status,
+        provider=provider,
+        hint="see the server's log for the cause",
+    )

@@ -1,0 +1,84 @@
+"""Request bodies in the OpenAI wire format, as every server in scope reads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aegis_llm import ChatRequest, EmbedRequest, Message
+
+__all__ = ["chat_body", "embed_body"]
+
+# Any JSON object: LM Studio has no `json_object` mode (it answers 400 "'response_format.type'
+# must be 'json_schema'"), so plain JSON mode is a schema that accepts every object there.
+_ANY_OBJECT: dict[str, Any] = {"type": "object"}
+
+# Servers decode the image itself; the declared type only has to be plausible.
+_IMAGE_TYPES = (("/9j/", "image/jpeg"), ("R0lGOD", "image/gif"), ("UklGR", "image/webp"))
+
+
+def chat_body(request: ChatRequest, *, stream: bool, native: bool) -> dict[str, Any]:
+    """The chat completion body; ``native`` says the server is LM Studio.
+
+    ``options.extra`` goes in first so provider features stay reachable, but the
+    typed options and the fields the protocol depends on (model, messages, stream)
+    always win over it.
+    """
+    options = request.options
+    body: dict[str, Any] = {"stream_options": {"include_usage": True}} if stream else {}
+    body.update(options.extra)
+    if options.temperature is not None:
+        body["temperature"] = options.temperature
+    if options.top_p is not None:
+        body["top_p"] = options.top_p
+    if options.max_tokens is not None:
+        body["max_tokens"] = options.max_tokens
+    if options.seed is not None:
+        body["seed"] = options.seed
+    if options.stop:
+        body["stop"] = list(options.stop)
+    if options.response_format is not None:
+        body["response_format"] = _response_format(options.response_format, native=native)
+    body["model"] = request.model
+    body["messages"] = [_message(message) for message in request.messages]
+    body["stream"] = stream
+    return body
+
+
+def embed_body(request: EmbedRequest) -> dict[str, Any]:
+    """The embeddings body. ``truncate`` has no OpenAI equivalent: servers decide."""
+    body: dict[str, Any] = dict(request.extra)
+    if request.dimensions is not None:
+        body["dimensions"] = request.dimensions
+    body["model"] = request.model
+    body["input"] = list(request.inputs)
+    return body
+
+
+def _response_format(wanted: str | dict[str, Any], *, native: bool) -> dict[str, Any]:
+    if isinstance(wanted, dict):
+        return {"type": "json_schema", "json_schema": {"name": "response", "schema": wanted}}
+    if native:
+        return {"type": "json_schema", "json_schema": {"name": "response", "schema": _ANY_OBJECT}}
+    return {"type": "json_object"}
+
+
+def _message(message: Message) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        wire["content"] = [
+            {"type": "text", "text": message.content},
+            *({"type": "image_url", "image_url": {"url": _data_url(i)}} for i in message.images),
+        ]
+    if message.name is not None:
+        wire["name"] = message.name
+    if message.tool_call_id is not None:
+        wire["tool_call_id"] = message.tool_call_id
+    return wire
+
+
+def _data_url(image: str) -> str:
+    """OpenAI-style servers take images as data URLs; callers give bare base64 (or a URL)."""
+    if image.startswith("data:"):
+        return image
+    kind = next((mime for prefix, mime in _IMAGE_TYPES if image.startswith(prefix)), "image/png")
+    return f"data:{kind};base64,{image}"

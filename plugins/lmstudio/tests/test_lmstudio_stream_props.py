@@ -1,0 +1,146 @@
+"""Properties: how bytes are cut never changes a stream, and no input escapes the error family.
+
+Servers flush SSE events at arbitrary TCP boundaries (mid-line, mid-UTF-8 character), and
+a broken or hostile server can send anything; the plugin must either give the answer or
+raise one of its documented errors, never a KeyError or TypeError from deep inside.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lmstudio_testkit import (
+    Script,
+    chat_request,
+    collect,
+    completion_chunks,
+    context,
+    embed_request,
+    raw,
+    sse,
+)
+
+from aegis_llm import ChatResponse, ProviderContext
+from aegis_llm.errors import AegisLLMError, ProtocolError, StreamInterrupted
+from aegis_llm_lmstudio._chat import chat, stream_chat
+from aegis_llm_lmstudio._embed import embed
+from aegis_llm_lmstudio._models import list_models
+
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+pieces = st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=8)
+# Keys the plugin reads, so generated objects often almost look right.
+KEYS = ("choices", "message", "content", "data", "embedding", "index", "id", "error", "usage",
+        "stats", "timings", "model", "delta", "finish_reason", "prompt_tokens", "x")  # fmt: skip
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)
+    ),
+    max_leaves=12,
+)
+
+
+def cut(data: bytes, points: list[int]) -> list[bytes]:
+    """``data`` split at ``points`` (positions modulo its length)."""
+    bounds = sorted({p % (len(data) + 1) for p in points} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def run(call: Callable[[ProviderContext], Awaitable[Any]], script: Script) -> Any:
+    """The result of ``call``, or the SDK error it raised (any other exception escapes)."""
+
+    async def main() -> Any:
+        ctx = context(script, native_api=False)
+        try:
+            return await call(ctx)
+        except AegisLLMError as exc:
+            return exc
+        finally:
+            await ctx.aclose()
+
+    return anyio.run(main)
+
+
+def stream_text(ctx: ProviderContext) -> Awaitable[Any]:
+    return collect(stream_chat(ctx, chat_request()))
+
+
+@FAST
+@given(
+    pieces=pieces,
+    points=st.lists(st.integers(min_value=0), max_size=12),
+    crlf=st.booleans(),
+    pings=st.booleans(),
+)
+def test_any_split_of_a_stream_gives_the_same_answer(
+    pieces: list[str], points: list[int], crlf: bool, pings: bool
+) -> None:
+    events = completion_chunks(pieces, usage={"prompt_tokens": 1})
+    if pings:
+        events = [e for event in events for e in (b": ping\n\n", event)]
+    body = b"".join(events)
+    if crlf:
+        body = body.replace(b"\n", b"\r\n")
+    script = Script({("POST", "/v1/chat/completions"): sse(cut(body, points))})
+    chunks = run(stream_text, script)
+    assert "".join(c.content for c in chunks) == "".join(pieces)
+    assert [c.done for c in chunks].count(True) == 1
+    assert chunks[-1].done
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.prompt_tokens == 1
+
+
+@FAST
+@given(
+    prefix=st.sampled_from([b"", b"data: ", b"data: {", b'data: {"choices": ', b"error: "]),
+    body=st.binary(max_size=300),
+    points=st.lists(st.integers(min_value=0), max_size=6),
+)
+def test_arbitrary_stream_bytes_give_chunks_or_a_protocol_error(
+    prefix: bytes, body: bytes, points: list[int]
+) -> None:
+    script = Script({("POST", "/v1/chat/completions"): sse(cut(prefix + body, points))})
+    result = run(stream_text, script)
+    if isinstance(result, AegisLLMError):
+        assert isinstance(result, ProtocolError | StreamInterrupted), repr(result)
+    else:  # a stream only ends well with [DONE], and then with exactly one done chunk
+        assert [c.done for c in result] == [False] * (len(result) - 1) + [True]
+
+
+@FAST
+@given(body=st.binary(max_size=300))
+def test_arbitrary_chat_bodies_give_a_reply_or_a_protocol_error(body: bytes) -> None:
+    script = Script({("POST", "/v1/chat/completions"): raw(body)})
+    result = run(lambda ctx: chat(ctx, chat_request()), script)
+    assert isinstance(result, ChatResponse | ProtocolError), repr(result)
+
+
+@FAST
+@given(value=json_values)
+def test_arbitrary_json_answers_never_escape_the_error_family(value: object) -> None:
+    """Chat, embeddings and model lists over any JSON: a result, or the SDK's own error."""
+    body = json.dumps(value).encode()
+    script = Script(
+        {
+            ("POST", "/v1/chat/completions"): raw(body),
+            ("POST", "/v1/embeddings"): raw(body),
+            ("GET", "/v1/models"): raw(body),
+        }
+    )
+    results = [
+        run(lambda ctx: chat(ctx, chat_request()), script),
+        run(lambda ctx: embed(ctx, embed_request("a")), script),
+        run(list_models, script),
+    ]
+    for result in results:
+        if isinstance(result, AegisLLMError) and not isinstance(result, ProtocolError):
+            # Only an error the server itself reported may be another kind.
+            assert isinstance(value, dict)
+            assert value.get("error")
