@@ -133,12 +133,17 @@ class Connection:
             missing = not isinstance(exc, ProviderError) or exc.status_code in _NO_ROUTE
             if self._native or not missing:
                 raise
-            self._native = False
-            return None
-        if isinstance(payload, dict) and isinstance(payload.get("data"), list):
-            self._native = True
-            return payload
-        # It answered, but not with LM Studio's list (some servers say 200 to any path).
+        else:
+            if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+                self._native = True
+                return payload
+            if self._native:
+                raise ProtocolError(
+                    f"{_NATIVE_MODELS} did not answer with LM Studio's model list",
+                    provider=self.provider,
+                    hint=f"unset AEGIS_LLM_{self.provider.upper()}_NATIVE_API for this server",
+                )
+            # It answered, but not with LM Studio's list (old LM Studio says 200 to any path).
         self._native = False
         return None
 

@@ -3,12 +3,15 @@
 The core's status mapping is right for most answers; this module only adds
 what it would get wrong for these servers: LM Studio says "No models loaded"
 with 400 or 404 depending on the version (a 400 would otherwise look like a
-bad request and stop failover), llama.cpp answers 501 for features the
-server was not started with, and an OpenAI-style 401 message may quote part
-of the key.
+bad request and stop failover), a 404 for a path the server lacks is not a
+missing model even when the path says "models", llama.cpp answers 501 for
+features the server was not started with, and an OpenAI-style 401 message
+may quote part of the key.
 """
 
 from __future__ import annotations
+
+import re
 
 from aegis_llm.errors import (
     AegisLLMError,
@@ -24,6 +27,9 @@ __all__ = ["LOAD_HINT", "known_error", "reported_error", "start_hint"]
 LOAD_HINT = "load one: `lms load <model>` (or turn on JIT loading in LM Studio)"
 _NO_MODELS = "no models loaded"
 _MISSING_HINT = "use a model id exactly as `aegis-llm models` lists it"
+# A 404 naming a model; a whole word, so "Invalid URL (GET /v1/models)" is a missing route
+# (the core's mapping would take any "model" for a missing model).
+_MODEL = re.compile(r"\bmodel\b")
 # LM Studio's answer (status 200) to a path it does not serve.
 _UNKNOWN_ROUTE = "unexpected endpoint or method"
 # llama-cpp-python's wording when /v1/embeddings is called on a server started without it.
@@ -46,8 +52,15 @@ def known_error(
     lowered = message.lower()
     if _NO_MODELS in lowered:
         return ModelNotFound(message, provider=provider, hint=LOAD_HINT)
-    if body.code == "model_not_found" or (status == 404 and "model" in lowered):
+    if body.code == "model_not_found" or (status == 404 and _MODEL.search(lowered)):
         return ModelNotFound(message, provider=provider, hint=_MISSING_HINT)
+    if status == 404:  # a path this server does not serve
+        return ProviderError(
+            f"HTTP 404: {message}",
+            status_code=404,
+            provider=provider,
+            hint="this server lacks the endpoint; check base_url and the server's version",
+        )
     if status in (401, 403):
         shown = message.replace(secret, "***") if secret else message
         return AuthenticationError(

@@ -141,6 +141,16 @@ async def test_native_api_pinned_off_skips_the_probe() -> None:
     assert script.paths == ["/v1/chat/completions"]
 
 
+@pytest.mark.parametrize(
+    "reply", [answer(NOT_FOUND, status=404), answer({"error": "Unexpected endpoint or method."})]
+)
+async def test_native_api_pinned_on_fails_loudly_where_there_is_none(reply: object) -> None:
+    script = Script({("GET", "/api/v0/models"): reply})  # type: ignore[dict-item]
+    with pytest.raises((ProviderError, ProtocolError)):
+        await list_models(context(script, native_api=True))
+    assert script.paths == ["/api/v0/models"]
+
+
 async def test_an_old_lm_studio_answering_200_to_unknown_paths_falls_back_to_v1() -> None:
     unknown = {"error": "Unexpected endpoint or method. (GET /api/v0/models)"}
     script = Script(
@@ -541,7 +551,8 @@ async def test_unload_names_the_instance() -> None:
 @pytest.mark.parametrize(
     "reply",
     [
-        answer(NOT_FOUND, status=404),  # llama.cpp, vLLM
+        answer(NOT_FOUND, status=404),  # llama-cpp-python, vLLM
+        answer({"error": {"message": "Invalid URL (POST /api/v1/models/load)"}}, status=404),
         answer({"error": "Unexpected endpoint or method. (POST /api/v1/models/load)"}),  # old LMS
     ],
 )
