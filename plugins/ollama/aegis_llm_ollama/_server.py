@@ -18,7 +18,6 @@ from aegis_llm import (
 from aegis_llm.errors import (
     AegisLLMError,
     AuthenticationError,
-    ModelNotFound,
     ProtocolError,
     ProviderError,
     ProviderTimeout,
@@ -57,13 +56,28 @@ async def list_models(ctx: ProviderContext) -> list[ModelInfo]:
 
 
 def _expected(ctx: ProviderContext) -> list[str]:
-    """The models this instance is configured to serve: default models of chains it is in."""
+    """The default models the application configured for the chains this instance is in.
+
+    Only models set explicitly (argument, environment, config file) count: the
+    core's built-in default embedding model is meant for ``st_cpu``, and an
+    instance that was merely put in a chain is not expected to have it.
+    """
     core = ctx.core
+    chosen = core.model_fields_set
     wanted = []
-    for chain, model in ((core.chain, core.chat_model), (core.embed_chain, core.embed_model)):
-        if model and ctx.name in chain:
+    for chain, field in ((core.chain, "chat_model"), (core.embed_chain, "embed_model")):
+        model = getattr(core, field)
+        if model and field in chosen and ctx.name in chain:
             wanted.append(core.aliases.get(model, {}).get(ctx.name, model))
     return wanted
+
+
+async def _missing(connection: HttpApi, ctx: ProviderContext, timeout: float) -> list[str]:
+    wanted = _expected(ctx)
+    if not wanted:
+        return []
+    names = tag_names(await connection.request_json("GET", "/api/tags", timeout=timeout))
+    return [model for model in wanted if canonical(model) not in names]
 
 
 _DOWN: tuple[tuple[type[AegisLLMError], HealthStatus, HealthReason], ...] = (
@@ -71,7 +85,6 @@ _DOWN: tuple[tuple[type[AegisLLMError], HealthStatus, HealthReason], ...] = (
     (ProviderTimeout, "down", "timeout"),
     (RateLimited, "degraded", "busy"),
     (AuthenticationError, "down", "auth"),
-    (ModelNotFound, "degraded", "model_missing"),
 )
 
 
@@ -97,24 +110,21 @@ async def health(ctx: ProviderContext) -> HealthReport:
     started = time.monotonic()
     try:
         with owned_by(ctx.name):
-            version = server_version(
-                await connection.request_json("GET", "/api/version", timeout=timeout)
-            )
+            answer = await connection.request_json("GET", "/api/version", timeout=timeout)
+            version = server_version(answer)
             latency = time.monotonic() - started
             running = await _running(connection, timeout)
             loaded = () if running is None else loaded_models(running)
-            wanted = _expected(ctx)
-            if wanted:
-                tags = await connection.request_json("GET", "/api/tags", timeout=timeout)
-                names = tag_names(tags)
-                missing = [m for m in wanted if canonical(m) not in names]
-                if missing:
-                    raise model_not_found(missing[0], f"not pulled: {', '.join(missing)}")
+            missing = await _missing(connection, ctx, timeout)
     except AegisLLMError as exc:
         return _failed(ctx.name, exc, latency)
     return HealthReport(
         provider=ctx.name,
-        status="up",
+        status="degraded" if missing else "up",
+        reason="model_missing" if missing else None,
+        message=str(model_not_found(missing[0], f"not pulled: {', '.join(missing)}"))
+        if missing
+        else None,
         latency_seconds=latency,
         version=version,
         loaded_models=loaded,

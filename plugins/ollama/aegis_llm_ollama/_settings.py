@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -9,10 +10,11 @@ from pydantic import Field, PositiveInt, field_validator
 
 from aegis_llm import HttpProviderSettings
 
-__all__ = ["OllamaSettings"]
+__all__ = ["OllamaSettings", "parse_keep_alive"]
 
-_GO_DURATION = re.compile(r"-?(\d+(\.\d*)?(ns|us|µs|ms|s|m|h))+")
-_NUMBER = re.compile(r"-?\d+(\.\d*)?")
+# What Go's time.ParseDuration reads: "5m", "1h30m", "-1s", "+2.5s", ".5h".
+_GO_DURATION = re.compile(r"[-+]?((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+")
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)")
 
 
 class OllamaSettings(HttpProviderSettings):
@@ -34,18 +36,24 @@ class OllamaSettings(HttpProviderSettings):
     @field_validator("keep_alive", mode="before")
     @classmethod
     def _go_duration_or_seconds(cls, value: object) -> object:
-        """Check the value now: a typo should fail at start-up, not as a 400 mid-run.
+        """Check the value now: a typo should fail at start-up, not as a 400 mid-run."""
+        return value if value is None else parse_keep_alive(value)
 
-        Ollama reads a number as seconds and a string as a Go duration, so a
-        bare number written as a string (an environment variable) becomes a
-        number; a negative value keeps the model loaded for ever, ``0`` unloads
-        it after each call.
-        """
-        if not isinstance(value, str):
-            return value
+
+def parse_keep_alive(value: object) -> float | str:
+    """Ollama's ``keep_alive``: seconds as a number or a Go duration; ``ValueError`` otherwise.
+
+    A bare number written as a string (an environment variable) becomes a
+    number, because Ollama reads a string as a duration and ``"300"`` has no
+    unit. A negative value keeps the model loaded for ever, ``0`` unloads it
+    after the call.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, str):
         text = value.strip()
         if _NUMBER.fullmatch(text):
             return float(text)
         if _GO_DURATION.fullmatch(text):
             return text
-        raise ValueError(f"{value!r} is neither seconds nor a Go duration such as '5m' or '1h30m'")
+    raise ValueError(f"{value!r} is neither seconds nor a Go duration such as '5m' or '1h30m'")

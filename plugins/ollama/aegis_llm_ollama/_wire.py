@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from aegis_llm import ChatRequest, EmbedRequest, FinishReason, Message, Usage
-from aegis_llm.errors import ProtocolError
+from aegis_llm.errors import InvalidRequest, ProtocolError
 from aegis_llm_ollama._errors import ServerReported
-from aegis_llm_ollama._settings import OllamaSettings
+from aegis_llm_ollama._settings import OllamaSettings, parse_keep_alive
 
 __all__ = [
     "chat_body",
@@ -76,11 +76,23 @@ def _body(
         body["keep_alive"] = settings.keep_alive
     options = dict(defaults)
     for key, value in extra.items():
-        if key in _REQUEST_FIELDS:
+        if key == "keep_alive":
+            body[key] = _call_keep_alive(value)
+        elif key in _REQUEST_FIELDS:
             body[key] = value
         else:
             options[key] = value
     return body, options
+
+
+def _call_keep_alive(value: object) -> float | str:
+    try:
+        return parse_keep_alive(value)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"extra keep_alive: {exc}",
+            hint="use seconds (300; -1 keeps the model loaded, 0 unloads it) or '10m'",
+        ) from None
 
 
 def chat_body(settings: OllamaSettings, request: ChatRequest, *, stream: bool) -> dict[str, Any]:

@@ -189,6 +189,13 @@ async def test_a_slow_first_byte_is_a_timeout(fake: FakeOllama) -> None:
             await chat(ctx, ask())
 
 
+async def test_health_of_a_server_that_does_not_answer_is_down_timeout(fake: FakeOllama) -> None:
+    fake.faults.add(Fault.stall_before_headers(2), path="/api/version")
+    async with aclosing(context(base_url=fake.url, core={"health_timeout": 0.2})) as ctx:
+        report = await health(ctx)
+    assert (report.status, report.reason) == ("down", "timeout")
+
+
 async def test_nothing_listening_says_start_ollama() -> None:
     async with aclosing(context(base_url=refused_url())) as ctx:
         with pytest.raises(ProviderUnavailable, match="ollama serve"):

@@ -8,7 +8,7 @@ import pytest
 
 from aegis_llm import ChatOptions, ChatRequest, EmbedRequest, Message
 from aegis_llm._settings import load_provider_settings
-from aegis_llm.errors import ConfigurationError, ProtocolError
+from aegis_llm.errors import ConfigurationError, InvalidRequest, ProtocolError
 from aegis_llm_ollama import OllamaSettings, canonical
 from aegis_llm_ollama._errors import ServerReported
 from aegis_llm_ollama._wire import (
@@ -91,6 +91,15 @@ def test_extra_overrides_settings_and_splits_request_fields_from_options() -> No
     assert body["options"] == {"num_ctx": 2048, "top_k": 20}
 
 
+@pytest.mark.parametrize("bad", ["5 minutes", True, None, float("inf"), [5]])
+def test_a_bad_keep_alive_per_call_is_refused_before_sending(bad: object) -> None:
+    with pytest.raises(InvalidRequest, match="keep_alive") as caught:
+        chat_body(settings(), request(extra={"keep_alive": bad}), stream=True)
+    assert caught.value.hint is not None
+    with pytest.raises(InvalidRequest, match="keep_alive"):
+        embed_body(settings(), EmbedRequest(model="m", inputs=("a",), extra={"keep_alive": bad}))
+
+
 def test_typed_fields_win_over_extra() -> None:
     body = chat_body(settings(), request(max_tokens=5, extra={"num_predict": 99}), stream=True)
     assert body["options"]["num_predict"] == 5
@@ -142,13 +151,21 @@ def test_legacy_embed_body_has_one_prompt() -> None:
 
 @pytest.mark.parametrize(
     ("given", "kept"),
-    [("5m", "5m"), ("1h30m", "1h30m"), ("300", 300.0), ("-1", -1.0), (0, 0.0), ("2.5s", "2.5s")],
+    [
+        ("5m", "5m"),
+        ("1h30m", "1h30m"),
+        ("+.5h", "+.5h"),
+        ("300", 300.0),
+        ("-1", -1.0),
+        (0, 0.0),
+        ("2.5s", "2.5s"),
+    ],
 )
 def test_keep_alive_accepts_seconds_and_go_durations(given: object, kept: object) -> None:
     assert settings(keep_alive=given).keep_alive == kept
 
 
-@pytest.mark.parametrize("given", ["5 minutes", "forever", "5M", ""])
+@pytest.mark.parametrize("given", ["5 minutes", "forever", "5M", "", "m", "1.2.3s"])
 def test_keep_alive_rejects_what_ollama_would_reject(given: str) -> None:
     with pytest.raises(ConfigurationError, match="keep_alive"):
         settings(keep_alive=given)
