@@ -52,7 +52,7 @@ def model_not_found(model: str | None, message: str | None = None) -> ModelNotFo
     return ModelNotFound(
         message or f"model {shown!r} not found",
         model=model,
-        hint=f"download it with `ollama pull {shown}` (`ollama list` shows what is there)",
+        hint=f"download it with `ollama pull {shown}`; `ollama list` shows what is there",
     )
 
 
@@ -66,13 +66,13 @@ def classify(status: int, body: ErrorBody, headers: Mapping[str, str]) -> AegisL
         return EndpointMissing(
             f"the server has no such endpoint (404: {message})",
             status_code=404,
-            hint="upgrade Ollama (`ollama --version`), or check that base_url points at Ollama",
+            hint="check that base_url points at Ollama, or upgrade it; `ollama --version` shows it",
         )
     if status == 400:
         return InvalidRequest(
             f"Ollama rejected the request: {message}",
-            hint="fix what the message names (an option in extra, the format, the model's "
-            "capabilities: `ollama show <model>`)",
+            hint="fix what the message names: an option in extra, the format, or a capability "
+            "the model lacks; `ollama show <model>` lists its capabilities",
         )
     if status == 503:
         return RateLimited(
