@@ -1,0 +1,325 @@
+"""FakeOllama against the official `ollama` client: if the client cannot read the fake, the
+fake is wrong."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+
+from aegis_llm.testing.fakes.ollama import FakeOllama, OllamaModel, canonical_name
+
+USER = [{"role": "user", "content": "What is RAG?"}]
+Make = Callable[..., FakeOllama]
+
+
+@pytest.fixture
+def client(fake_ollama: FakeOllama) -> Iterator[ollama.Client]:
+    with ollama.Client(host=fake_ollama.url) as client:
+        yield client
+
+
+def _norm(vector: list[float]) -> float:
+    return math.sqrt(sum(value * value for value in vector))
+
+
+def test_chat_answers_with_metrics(client: ollama.Client) -> None:
+    reply = client.chat(model="llama3.2", messages=USER, stream=False)
+
+    assert reply.model == "llama3.2", "the name is echoed as sent"
+    assert reply.done is True
+    assert reply.done_reason == "stop"
+    assert reply.message.role == "assistant"
+    assert len((reply.message.content or "").split()) == 8
+    assert reply.eval_count == 8
+    assert reply.total_duration is not None
+    assert reply.eval_duration is not None
+    assert reply.total_duration > reply.eval_duration > 0
+
+
+def test_streaming_chat_matches_the_whole_reply(client: ollama.Client) -> None:
+    whole = client.chat(model="llama3.2", messages=USER, stream=False).message.content
+    parts = list(client.chat(model="llama3.2", messages=USER, stream=True))
+
+    assert "".join(part.message.content or "" for part in parts) == whole
+    assert [part.done for part in parts] == [False] * 8 + [True]
+    assert parts[-1].done_reason == "stop"
+    assert parts[-1].eval_count == 8
+
+
+def test_reply_is_configurable(make_ollama: Make) -> None:
+    server = make_ollama(reply="Paris is the capital")
+    with ollama.Client(host=server.url) as client:
+        parts = [part.message.content for part in client.chat("llama3.2", USER, stream=True)]
+
+    assert parts == ["Paris", " is", " the", " capital", ""]
+
+
+def test_num_predict_cuts_the_reply_with_done_reason_length(make_ollama: Make) -> None:
+    server = make_ollama(reply_tokens=500)
+    with ollama.Client(host=server.url) as client:
+        reply = client.chat("llama3.2", USER, options={"num_predict": 5}, stream=False)
+
+    assert reply.done_reason == "length"
+    assert reply.eval_count == 5
+
+
+def test_format_json_gets_json(client: ollama.Client) -> None:
+    reply = client.chat("llama3.2", USER, format="json", stream=False)
+
+    assert set(json.loads(reply.message.content or "")) == {"reply"}
+
+
+def test_generate_streams_and_returns_context(client: ollama.Client) -> None:
+    parts = list(client.generate(model="llama3.2", prompt="Why?", stream=True))
+
+    assert parts[-1].done is True
+    assert parts[-1].response == ""
+    assert parts[-1].context
+    assert "".join(part.response or "" for part in parts).strip()
+
+
+def test_empty_messages_load_and_keep_alive_zero_unloads(fake_ollama: FakeOllama) -> None:
+    with ollama.Client(host=fake_ollama.url) as client:
+        loaded = client.chat(model="llama3.2", messages=[], stream=False)
+        unloaded = client.chat(model="llama3.2", messages=[], keep_alive=0, stream=False)
+        listed = client.ps()
+
+    assert (loaded.done_reason, unloaded.done_reason) == ("load", "unload")
+    assert listed.models == []
+
+
+def test_embed_is_batched_normalised_and_deterministic(client: ollama.Client) -> None:
+    first = client.embed(model="nomic-embed-text", input=["alpha", "beta"])
+    again = client.embed(model="nomic-embed-text:latest", input="alpha")
+
+    assert len(first.embeddings) == 2
+    assert len(first.embeddings[0]) == 768
+    assert first.embeddings[0] == again.embeddings[0]
+    assert first.embeddings[0] != first.embeddings[1]
+    assert _norm(list(first.embeddings[0])) == pytest.approx(1.0, abs=1e-5)
+    assert first.prompt_eval_count == 2
+
+
+def test_embed_dimensions_cut_and_renormalise(client: ollama.Client) -> None:
+    full = client.embed(model="nomic-embed-text", input="alpha").embeddings[0]
+    cut = client.embed(model="nomic-embed-text", input="alpha", dimensions=64).embeddings[0]
+
+    assert len(cut) == 64
+    assert _norm(list(cut)) == pytest.approx(1.0, abs=1e-5)
+    scale = _norm(list(full[:64]))
+    assert [round(value * scale, 4) for value in cut] == [round(value, 4) for value in full[:64]]
+
+
+def test_embed_without_truncation_rejects_long_input(make_ollama: Make) -> None:
+    small = OllamaModel("tiny-embed", kind="embedding", context_length=3, embedding_length=8)
+    server = make_ollama([small])
+    with ollama.Client(host=server.url) as client:
+        assert client.embed(model="tiny-embed", input="one two three four five").embeddings
+        with pytest.raises(ollama.ResponseError) as caught:
+            client.embed(model="tiny-embed", input="one two three four five", truncate=False)
+
+    assert caught.value.status_code == 400
+    assert caught.value.error == "the input length exceeds the context length"
+
+
+def test_legacy_embeddings_are_single_and_unnormalised(client: ollama.Client) -> None:
+    legacy = client.embeddings(model="nomic-embed-text", prompt="alpha").embedding
+    modern = client.embed(model="nomic-embed-text", input="alpha").embeddings[0]
+
+    assert len(legacy) == 768
+    assert _norm(list(legacy)) > 2
+    norm = _norm(list(legacy))
+    assert [round(value / norm, 4) for value in legacy] == [round(v, 4) for v in modern[:768]]
+
+
+def test_old_server_has_no_embed_endpoint(make_ollama: Make) -> None:
+    server = make_ollama(embed_endpoint=False)
+    with ollama.Client(host=server.url) as client:
+        with pytest.raises(ollama.ResponseError) as caught:
+            client.embed(model="nomic-embed-text", input="alpha")
+        assert client.embeddings(model="nomic-embed-text", prompt="alpha").embedding
+
+    assert caught.value.status_code == 404
+    assert caught.value.error == "404 page not found"
+
+
+def test_list_shows_installed_models_with_details(client: ollama.Client) -> None:
+    models = client.list().models
+
+    assert [model.model for model in models] == ["llama3.2:latest", "nomic-embed-text:latest"]
+    assert models[1].details is not None
+    assert models[1].details.family == "nomic-bert"
+    assert models[0].size == 2_019_393_189
+
+
+def test_ps_shows_loaded_models_and_vram(make_ollama: Make) -> None:
+    partly_on_gpu = OllamaModel(
+        "qwen2.5:7b", loaded=True, size=5_000, size_vram=3_000, expires_at="2030-01-01T00:00:00Z"
+    )
+    server = make_ollama([partly_on_gpu, OllamaModel("other:1b")])
+    with ollama.Client(host=server.url) as client:
+        running = client.ps().models
+
+    assert [model.model for model in running] == ["qwen2.5:7b"]
+    assert (running[0].size, running[0].size_vram) == (5_000, 3_000)
+    assert running[0].expires_at is not None
+    assert running[0].expires_at.year == 2030
+
+
+def test_using_a_model_loads_it(client: ollama.Client) -> None:
+    client.embed(model="nomic-embed-text", input="x")
+
+    assert {model.model for model in client.ps().models} == {
+        "llama3.2:latest",
+        "nomic-embed-text:latest",
+    }
+
+
+def test_show_reports_capabilities_and_model_info(client: ollama.Client) -> None:
+    shown = client.show("nomic-embed-text")
+
+    assert shown.capabilities == ["embedding"]
+    assert shown.modelinfo is not None
+    assert shown.modelinfo["nomic_bert.embedding_length"] == 768
+    assert shown.details is not None
+    assert shown.details.quantization_level == "F16"
+
+
+def test_pull_reports_progress_then_installs(make_ollama: Make) -> None:
+    server = make_ollama(models=[], registry=[OllamaModel("phi3:mini", size=10_000)], pull_steps=2)
+    with ollama.Client(host=server.url) as client:
+        updates = list(client.pull("phi3:mini", stream=True))
+        installed = [model.model for model in client.list().models]
+
+    statuses = [update.status for update in updates]
+    assert statuses[0] == "pulling manifest"
+    assert statuses[-4:] == [
+        "verifying sha256 digest",
+        "writing manifest",
+        "removing any unused layers",
+        "success",
+    ]
+    layers = OllamaModel("phi3:mini", size=10_000).layers()
+    progress = [update for update in updates if update.digest]
+    assert len(progress) == 3 * len(layers), "an announcement and two steps per layer"
+    assert [update.digest for update in progress[::3]] == [f"sha256:{d}" for d, _ in layers]
+    assert progress[0].status == f"pulling {layers[0][0][:12]}"
+    assert (progress[0].total, progress[0].completed) == (layers[0][1], None)
+    assert progress[2].completed == layers[0][1]
+    assert installed == ["phi3:mini"]
+
+
+def test_pull_of_an_unknown_model_fails_inside_the_stream(client: ollama.Client) -> None:
+    with pytest.raises(ollama.ResponseError, match="file does not exist"):
+        list(client.pull("no-such-model", stream=True))
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.pull("no-such-model", stream=False)
+
+    assert caught.value.status_code == 500
+
+
+def test_version_is_reported(make_ollama: Make) -> None:
+    server = make_ollama(version="0.9.1")
+
+    assert httpx.get(f"{server.url}/api/version").json() == {"version": "0.9.1"}
+    assert httpx.head(f"{server.url}/api/version").status_code == 200
+
+
+def test_unknown_model_is_404_with_ollamas_text(client: ollama.Client) -> None:
+    with pytest.raises(ollama.ResponseError) as chat_error:
+        client.chat(model="mistral", messages=USER)
+    with pytest.raises(ollama.ResponseError) as embed_error:
+        client.embed(model="mistral", input="x")
+
+    assert chat_error.value.status_code == 404
+    assert chat_error.value.error == "model 'mistral' not found"
+    assert embed_error.value.status_code == 404
+    assert embed_error.value.error == 'model "mistral" not found, try pulling it first'
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"model": "nomic-embed-text"}, '"nomic-embed-text" does not support chat'),
+        ({"model": "llama3.2", "think": True}, '"llama3.2" does not support thinking'),
+        ({"model": "llama3.2", "keep_alive": "soon"}, 'time: invalid duration "soon"'),
+    ],
+)
+def test_bad_requests_are_400_with_ollamas_text(
+    client: ollama.Client, arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(messages=USER, **arguments)
+
+    assert caught.value.status_code == 400
+    assert caught.value.error == message
+
+
+def test_malformed_bodies_get_go_style_errors(fake_ollama: FakeOllama) -> None:
+    with httpx.Client(base_url=fake_ollama.url) as http:
+        empty = http.post("/api/chat", content=b"")
+        broken = http.post("/api/chat", content=b"{nope")
+        wrong = http.post("/api/chat", json={"model": "llama3.2", "messages": "hi"})
+        numbers = http.post("/api/embed", json={"model": "nomic-embed-text", "input": [1, 2]})
+        nameless = http.post("/api/chat", json={"messages": []})
+        method = http.get("/api/chat")
+
+    assert (empty.status_code, empty.json()) == (400, {"error": "missing request body"})
+    assert broken.json() == {"error": "invalid character 'n' looking for beginning of value"}
+    assert wrong.json()["error"].startswith("json: cannot unmarshal string into Go struct field")
+    assert (numbers.status_code, numbers.json()) == (400, {"error": "invalid input type"})
+    assert (nameless.status_code, nameless.json()) == (400, {"error": "model is required"})
+    assert (method.status_code, method.text) == (405, "405 method not allowed")
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("llama3.2", "llama3.2:latest"),
+        ("Llama3.2:Latest", "llama3.2:latest"),
+        ("library/llama3.2", "llama3.2:latest"),
+        ("registry.ollama.ai/library/llama3.2:1b", "llama3.2:1b"),
+        ("user/model", "user/model:latest"),
+        ("host:5000/user/model", "host:5000/user/model:latest"),
+    ],
+)
+def test_names_are_normalised_like_ollama(given: str, canonical: str) -> None:
+    assert canonical_name(given) == canonical
+
+
+def test_models_can_change_while_running(fake_ollama: FakeOllama) -> None:
+    fake_ollama.add_model(OllamaModel("gemma3:1b"))
+    fake_ollama.remove_model("nomic-embed-text")
+
+    with ollama.Client(host=fake_ollama.url) as client:
+        names = [model.model for model in client.list().models]
+        reply = client.chat(model="gemma3:1b", messages=USER, stream=False)
+
+    assert sorted(names) == ["gemma3:1b", "llama3.2:latest"]
+    assert reply.done is True
+    assert fake_ollama.loaded == ["gemma3:1b", "llama3.2:latest"], "longest to live first"
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+@pytest.mark.anyio
+async def test_async_client_streams_under_both_backends(fake_ollama: FakeOllama) -> None:
+    client = ollama.AsyncClient(host=fake_ollama.url)
+    try:
+        stream = await client.chat(model="llama3.2", messages=USER, stream=True)
+        parts = [part async for part in stream]
+    finally:
+        await client._client.aclose()
+
+    assert parts[-1].done is True
+    assert len(parts) == 9
