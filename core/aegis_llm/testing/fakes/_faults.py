@@ -42,7 +42,8 @@ class Fault:
 
     `Fault.stall_before_headers(2) | Fault.drop_after(10)` waits two seconds, then sends
     the head and ten bytes of body and hangs up. Combining two faults that set the same
-    aspect raises `ValueError`.
+    aspect raises `ValueError`. The fields are what the class methods set, one per aspect
+    of the misbehaviour; the server reads them.
     """
 
     hangup: Literal["close", "reset"] | None = None

@@ -23,8 +23,11 @@ class Exchange:
     """One request and what became of its answer.
 
     `outcome` is "client_disconnected" when the client went away before the answer was
-    fully written (a cancelled stream), "dropped" or "refused" when a fault hung up.
-    `body_bytes` counts body bytes written, before chunk framing.
+    fully written (a cancelled stream), "dropped" when a fault (or the server stopping)
+    cut it, "refused" when a fault hung up at once. `body_bytes` counts body bytes written,
+    before chunk framing. Plain answers, hang-ups and drops are recorded before the client
+    can see them; a streamed answer is "complete" just after its last bytes go out, so
+    check that with `Stats.wait_until`.
     """
 
     request: Request
@@ -76,7 +79,7 @@ class Stats:
             f"client_disconnects={self.client_disconnects}, errors={len(self.errors)})"
         )
 
-    # Server-side updates.
+    # Updates, made by the server's thread.
 
     def connection_opened(self) -> None:
         with self._changed:
