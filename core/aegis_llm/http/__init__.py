@@ -5,7 +5,7 @@ server; the decoders and error parsers are exposed on their own so a plugin
 with an unusual transport can still speak the common dialects.
 """
 
-from aegis_llm.http._api import HttpApi, HttpLimits
+from aegis_llm.http._api import HttpApi
 from aegis_llm.http._decoders import NDJSONDecoder, SSEDecoder, SSEEvent, parse_json
 from aegis_llm.http._errors import (
     ErrorBody,
@@ -14,6 +14,7 @@ from aegis_llm.http._errors import (
     parse_error_body,
     parse_retry_after,
 )
+from aegis_llm.http._limits import HttpLimits
 
 __all__ = [
     "ErrorBody",

@@ -2,60 +2,45 @@
 
 Plugins describe their protocol; this class owns what every HTTP provider
 must get right the same way: separate connect / first-byte / between-chunk /
-whole-stream timeouts, bounded bodies and lines, mapping transport failures
-to typed errors, and never following redirects (so an ``Authorization``
-header cannot travel to another origin).
+whole-exchange timeouts, bounded bodies and lines, mapping transport failures
+to typed errors, keeping credentials out of messages, and never following
+redirects (so an ``Authorization`` header cannot travel to another origin).
+
+Timeouts other than connecting are enforced with anyio deadlines on absolute
+times rather than httpx's per-read timeouts, which restart on every byte and
+so cannot bound a server that trickles.
 """
 
 from __future__ import annotations
 
-import time
+import dataclasses
+import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal, overload
 
+import anyio
 import httpx
 
-from aegis_llm._context import ProviderContext
 from aegis_llm.errors import (
     AegisLLMError,
+    InvalidRequest,
     ProtocolError,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
 )
+from aegis_llm.http._body import BoundedBody
 from aegis_llm.http._decoders import NDJSONDecoder, SSEDecoder, SSEEvent, parse_json
 from aegis_llm.http._errors import ErrorClassifier, classify_status, parse_error_body
+from aegis_llm.http._limits import Deadlines, HttpLimits
+from aegis_llm.http._secrets import Redactor
 
-__all__ = ["HttpApi", "HttpLimits"]
+__all__ = ["HttpApi"]
 
 _ERROR_BODY_LIMIT = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class HttpLimits:
-    """Time and size bounds for one server. Every value is a core setting."""
-
-    connect_timeout: float = 3.0
-    first_byte_timeout: float = 120.0
-    idle_timeout: float = 60.0
-    stream_timeout: float = 900.0
-    max_response_bytes: int = 64 * 1024 * 1024
-    max_line_bytes: int = 8 * 1024 * 1024
-    max_connections: int = 100
-
-    @classmethod
-    def from_context(cls, ctx: ProviderContext) -> HttpLimits:
-        core = ctx.core
-        return cls(
-            connect_timeout=core.connect_timeout,
-            first_byte_timeout=core.first_byte_timeout,
-            idle_timeout=core.idle_timeout,
-            stream_timeout=core.stream_timeout,
-            max_response_bytes=core.max_response_bytes,
-            max_line_bytes=core.max_line_bytes,
-            max_connections=core.max_connections,
-        )
+# Compression buys nothing on loopback, and a compressed body could expand far
+# past max_response_bytes inside a single read before the cap is checked.
+_DEFAULT_HEADERS = {"Accept-Encoding": "identity"}
 
 
 class HttpApi:
@@ -82,15 +67,11 @@ class HttpApi:
         self.limits = limits or HttpLimits()
         self._start_hint = start_hint
         self._classify = classify
+        self._redact = Redactor(headers or {})
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
-            headers=dict(headers or {}),
-            timeout=httpx.Timeout(
-                connect=self.limits.connect_timeout,
-                read=self.limits.first_byte_timeout,
-                write=self.limits.first_byte_timeout,
-                pool=self.limits.first_byte_timeout,
-            ),
+            headers={**_DEFAULT_HEADERS, **(headers or {})},
+            timeout=httpx.Timeout(None, connect=self.limits.connect_timeout),
             limits=httpx.Limits(
                 max_connections=self.limits.max_connections,
                 max_keepalive_connections=self.limits.max_connections,
@@ -101,7 +82,8 @@ class HttpApi:
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        with anyio.CancelScope(shield=True):
+            await self._client.aclose()
 
     async def request_json(
         self,
@@ -114,7 +96,11 @@ class HttpApi:
     ) -> Any:
         """Send a request and return its decoded JSON answer (bounded in size)."""
         raw = await self.request_bytes(method, path, body, model=model, timeout=timeout)
-        return parse_json(raw, what=f"{self.provider} {path} response")
+        try:
+            return parse_json(raw, what=f"{self.provider} {path} response")
+        except ProtocolError as exc:
+            self._claim(exc)
+            raise
 
     async def request_bytes(
         self,
@@ -125,16 +111,14 @@ class HttpApi:
         model: str | None = None,
         timeout: float | None = None,
     ) -> bytes:
-        request = self._build(method, path, body, timeout)
-        response = await self._send(request, model)
+        """Send a request and return its whole answer; ``timeout`` caps every limit."""
+        deadlines = Deadlines.start(self.limits, timeout)
+        answer = await self._open(self._build(method, path, body, timeout), deadlines, model)
         try:
-            return await self._read_all(response)
-        except (httpx.TransportError, httpx.StreamError) as exc:
-            raise ProtocolError(
-                f"the answer to {path} broke off: {type(exc).__name__}", provider=self.provider
-            ) from exc
+            answer.check_declared_size()
+            return await answer.read()
         finally:
-            await response.aclose()
+            await answer.aclose()
 
     @overload
     def stream(
@@ -144,6 +128,10 @@ class HttpApi:
     def stream(
         self, path: str, body: Any, framing: Literal["sse"], *, model: str | None = None
     ) -> AsyncIterator[SSEEvent]: ...
+    @overload
+    def stream(
+        self, path: str, body: Any, framing: Literal["ndjson", "sse"], *, model: str | None = None
+    ) -> AsyncIterator[Any]: ...
     async def stream(
         self, path: str, body: Any, framing: Literal["ndjson", "sse"], *, model: str | None = None
     ) -> AsyncIterator[Any]:
@@ -152,70 +140,107 @@ class HttpApi:
         Ends with whatever the framing's decoder flushes; deciding whether the
         stream was complete (``done``, ``[DONE]``) is the plugin's job, since
         only it knows its protocol's terminator. The connection is released
-        when the iterator is closed or cancelled.
+        when the generator is closed or cancelled; close it (``aclosing``)
+        when stopping early.
         """
-        request = self._build("POST", path, body, None)
-        response = await self._send(request, model)
+        deadlines = Deadlines.start(self.limits)
+        answer = await self._open(self._build("POST", path, body, None), deadlines, model)
         decoder = (
             NDJSONDecoder(max_line_bytes=self.limits.max_line_bytes)
             if framing == "ndjson"
             else SSEDecoder(max_line_bytes=self.limits.max_line_bytes)
         )
-        # After the first byte, the between-chunk budget applies: httpcore reads this
-        # per-request timeout dict on every socket read.
-        timeouts = request.extensions.get("timeout")
-        if isinstance(timeouts, dict):
-            timeouts["read"] = self.limits.idle_timeout
-        give_up_at = time.monotonic() + self.limits.stream_timeout
         try:
-            async for data in response.aiter_bytes():
-                for record in decoder.feed(data):
+            answer.check_declared_size()
+            while (piece := await answer.next()) is not None:
+                for record in decoder.feed(piece):
                     yield record
-                if time.monotonic() > give_up_at:
-                    raise ProviderTimeout(
-                        f"the stream ran past stream_timeout={self.limits.stream_timeout}s",
-                        provider=self.provider,
-                    )
             for record in decoder.close():
                 yield record
-        except httpx.ReadTimeout as exc:
-            raise ProviderTimeout(
-                f"no data for idle_timeout={self.limits.idle_timeout}s in the stream",
-                provider=self.provider,
-            ) from exc
-        except (httpx.TransportError, httpx.StreamError) as exc:
-            raise ProtocolError(
-                f"the stream broke off: {type(exc).__name__}: {exc}", provider=self.provider
-            ) from exc
+        except ProtocolError as exc:
+            self._claim(exc)
+            raise
         finally:
-            await response.aclose()
+            await answer.aclose()
+
+    def _claim(self, error: ProtocolError) -> None:
+        """Name this provider in a decoder's error, which only saw bytes."""
+        if error.provider is None:
+            error.provider = self.provider
+        if error.hint is None:
+            error.hint = "the server's answer is malformed; check the server's version and log"
 
     def _build(self, method: str, path: str, body: Any, timeout: float | None) -> httpx.Request:
         extra: dict[str, Any] = {}
         if timeout is not None:
-            extra["timeout"] = httpx.Timeout(
-                timeout, connect=min(timeout, self.limits.connect_timeout)
-            )
-        if body is None:
-            return self._client.build_request(method, path, **extra)
-        return self._client.build_request(method, path, json=body, **extra)
-
-    async def _send(self, request: httpx.Request, model: str | None) -> httpx.Response:
+            connect = min(timeout, self.limits.connect_timeout)
+            extra["timeout"] = httpx.Timeout(None, connect=connect)
+        if body is not None:
+            extra["content"] = self._encode(body)
+            extra["headers"] = {"Content-Type": "application/json"}
         try:
-            response = await self._client.send(request, stream=True)
+            request = self._client.build_request(method, path, **extra)
+        except httpx.InvalidURL as exc:
+            raise InvalidRequest(
+                f"cannot address {path!r} on {self.base_url}: {exc}",
+                provider=self.provider,
+                hint="a model name or path holds characters a URL cannot carry",
+            ) from None
+        # An absolute URL as the path would carry this server's credentials elsewhere.
+        url, base = request.url, self._client.base_url
+        if (url.scheme, url.netloc) != (base.scheme, base.netloc):
+            raise InvalidRequest(
+                f"{path!r} leaves {self.base_url}",
+                provider=self.provider,
+                hint="plugins pass paths relative to base_url",
+            )
+        return request
+
+    def _encode(self, body: Any) -> bytes:
+        """Strict JSON, so a value no server can read fails here as the caller's mistake."""
+        try:
+            return json.dumps(
+                body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidRequest(
+                f"the request cannot be sent as JSON: {exc}",
+                provider=self.provider,
+                hint="pass only JSON values (str, number, bool, None, list, dict) in extra",
+            ) from None
+
+    async def _open(
+        self, request: httpx.Request, deadlines: Deadlines, model: str | None
+    ) -> BoundedBody:
+        """Send ``request`` and return its body reader once a success head arrived."""
+        response: httpx.Response | None = None
+        with anyio.CancelScope(deadline=deadlines.head_at):
+            response = await self._send(request)
+        if response is None:
+            raise ProviderTimeout(
+                f"no answer from {self.base_url} within {deadlines.first_byte_budget:g}s",
+                provider=self.provider,
+                hint="the model may be loading; raise AEGIS_LLM_FIRST_BYTE_TIMEOUT",
+            )
+        answer = BoundedBody(
+            response, deadlines, cap=self.limits.max_response_bytes, provider=self.provider
+        )
+        if response.status_code < 300:
+            return answer
+        try:
+            raise await self._error_from(response, deadlines, model)
+        finally:
+            await answer.aclose()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ProviderUnavailable(
                 f"cannot connect to {self.base_url} ({type(exc).__name__})",
                 provider=self.provider,
                 hint=self._start_hint,
                 refused=True,
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(
-                f"no answer from {self.base_url} within the first-byte timeout "
-                f"({type(exc).__name__})",
-                provider=self.provider,
-                hint="the model may be loading; raise AEGIS_LLM_FIRST_BYTE_TIMEOUT",
             ) from exc
         except httpx.TransportError as exc:
             raise ProviderUnavailable(
@@ -225,27 +250,26 @@ class HttpApi:
                 hint=self._start_hint,
                 refused=False,
             ) from exc
-        if response.status_code < 300:
-            return response
-        try:
-            raise await self._error_from(response, model)
-        finally:
-            await response.aclose()
 
-    async def _error_from(self, response: httpx.Response, model: str | None) -> AegisLLMError:
+    async def _error_from(
+        self, response: httpx.Response, deadlines: Deadlines, model: str | None
+    ) -> AegisLLMError:
         if 300 <= response.status_code < 400:
+            location = self._redact(response.headers.get("location", "?"))
             return ProviderError(
-                f"unexpected redirect ({response.status_code}) to "
-                f"{response.headers.get('location', '?')}; redirects are not followed",
+                f"unexpected redirect ({response.status_code}) to {location}; "
+                "redirects are not followed",
                 status_code=response.status_code,
                 provider=self.provider,
                 hint="point base_url at the server itself",
             )
+        reader = BoundedBody(response, deadlines, cap=None, provider=self.provider)
         try:
-            raw = await self._read_all(response, limit=_ERROR_BODY_LIMIT, truncate=True)
-        except (httpx.TransportError, httpx.StreamError):
+            raw = await reader.read(_ERROR_BODY_LIMIT)
+        except AegisLLMError:
             raw = b""
-        body = parse_error_body(raw)
+        parsed = parse_error_body(raw)
+        body = dataclasses.replace(parsed, message=self._redact(parsed.message))
         error = (
             self._classify(response.status_code, body, response.headers) if self._classify else None
         )
@@ -256,27 +280,3 @@ class HttpApi:
         if error.provider is None:
             error.provider = self.provider
         return error
-
-    async def _read_all(
-        self, response: httpx.Response, *, limit: int | None = None, truncate: bool = False
-    ) -> bytes:
-        cap = self.limits.max_response_bytes if limit is None else limit
-        declared = response.headers.get("content-length")
-        if not truncate and declared is not None and declared.isdigit() and int(declared) > cap:
-            raise ProtocolError(
-                f"the answer declares {declared} bytes, over max_response_bytes={cap}",
-                provider=self.provider,
-            )
-        parts: list[bytes] = []
-        size = 0
-        async for data in response.aiter_bytes():
-            size += len(data)
-            if size > cap:
-                if truncate:
-                    parts.append(data[: len(data) - (size - cap)])
-                    break
-                raise ProtocolError(
-                    f"the answer exceeded max_response_bytes={cap}", provider=self.provider
-                )
-            parts.append(data)
-        return b"".join(parts)

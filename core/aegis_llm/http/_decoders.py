@@ -26,24 +26,38 @@ def parse_json(data: bytes | str, *, what: str = "response") -> Any:
 
 
 class _LineSplitter:
+    """Complete lines out of arbitrary chunks.
+
+    An unfinished line grows in a ``bytearray`` and is split only once a
+    newline arrives, so a long line fed in small chunks costs linear time,
+    not a re-copy and re-scan of everything buffered on every chunk.
+    """
+
     def __init__(self, max_line_bytes: int) -> None:
         self._max = max_line_bytes
-        self._buffer = b""
+        self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[bytes]:
-        buffer = self._buffer + data if self._buffer else data
-        lines = buffer.split(b"\n")
-        self._buffer = lines.pop()
-        if len(self._buffer) > self._max:
-            raise ProtocolError(f"a stream line exceeded {self._max} bytes")
-        for line in lines:
-            if len(line) > self._max:
-                raise ProtocolError(f"a stream line exceeded {self._max} bytes")
+        if b"\n" not in data:
+            self._buffer += data
+            self._check(len(self._buffer))
+            return []
+        if self._buffer:
+            self._buffer += data
+            lines = bytes(self._buffer).split(b"\n")
+        else:
+            lines = data.split(b"\n")
+        self._buffer = bytearray(lines.pop())
+        self._check(max(len(self._buffer), *map(len, lines)))
         return lines
 
     def rest(self) -> bytes:
-        rest, self._buffer = self._buffer, b""
+        rest, self._buffer = bytes(self._buffer), bytearray()
         return rest
+
+    def _check(self, longest: int) -> None:
+        if longest > self._max:
+            raise ProtocolError(f"a stream line exceeded {self._max} bytes")
 
 
 class NDJSONDecoder:
@@ -82,28 +96,44 @@ class SSEDecoder:
     def __init__(self, *, max_line_bytes: int = 8 * 1024 * 1024) -> None:
         self._lines = _LineSplitter(max_line_bytes)
         self._max = max_line_bytes
+        self._held_cr = False
         self._data: list[str] = []
+        # Characters of the event so far, newlines between data lines included: an
+        # endless run of empty ``data:`` lines must hit the limit too.
+        self._size = 0
         self._event = ""
         self._id: str | None = None
         self._error: str | None = None
 
     def feed(self, data: bytes) -> list[SSEEvent]:
+        if self._held_cr:
+            data = b"\r" + data
+        # A CR ending a chunk may be the first half of a CRLF split by the network:
+        # turning it into a line end now would add a blank line and end the event early.
+        self._held_cr = data.endswith(b"\r")
+        if self._held_cr:
+            data = data[:-1]
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        events: list[SSEEvent] = []
-        for raw in self._lines.feed(data):
-            event = self._line(raw)
-            if event is not None:
-                events.append(event)
-        return events
+        return self._events(self._lines.feed(data))
 
     def close(self) -> list[SSEEvent]:
         """Flush an event the server did not finish with a blank line."""
+        events = self._events(self._lines.feed(b"\n")) if self._held_cr else []
+        self._held_cr = False
         rest = self._lines.rest()
         if rest:
             self._line(rest)
         event = self._dispatch()
-        return [event] if event is not None else []
+        return [*events, event] if event is not None else events
+
+    def _events(self, lines: list[bytes]) -> list[SSEEvent]:
+        events: list[SSEEvent] = []
+        for raw in lines:
+            event = self._line(raw)
+            if event is not None:
+                events.append(event)
+        return events
 
     def _line(self, raw: bytes) -> SSEEvent | None:
         if not raw:
@@ -119,7 +149,8 @@ class SSEDecoder:
             value = value[1:]
         if name == "data":
             self._data.append(value)
-            if sum(map(len, self._data)) > self._max:
+            self._size += len(value) + 1
+            if self._size > self._max:
                 raise ProtocolError(f"an SSE event exceeded {self._max} bytes")
         elif name == "event":
             self._event = value
@@ -139,5 +170,5 @@ class SSEDecoder:
             id=self._id,
             error=self._error,
         )
-        self._data, self._event, self._error = [], "", None
+        self._data, self._event, self._error, self._size = [], "", None, 0
         return event

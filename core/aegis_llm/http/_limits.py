@@ -1,0 +1,82 @@
+"""The size and time bounds every HTTP exchange with a model server lives within.
+
+Local servers crash, reload models and occasionally answer garbage; an SDK
+that waits or buffers without limit turns one sick server into a hung or
+out-of-memory application. Every bound here is a core setting with a default
+meant for real local servers (generous first byte: models load cold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+
+from aegis_llm._context import ProviderContext
+
+__all__ = ["Deadlines", "HttpLimits"]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """Time and size bounds for one server. Every value is a core setting.
+
+    ``first_byte_timeout`` runs from sending the request to the end of the
+    response head (waiting for a pooled connection and connecting included);
+    ``idle_timeout`` is the longest silence between two pieces of a body;
+    ``stream_timeout`` bounds one whole exchange, streamed or not, so a server
+    trickling a byte at a time cannot keep a caller forever.
+    ``max_response_bytes`` bounds a whole body (a stream too) and
+    ``max_line_bytes`` one NDJSON line or SSE event.
+    """
+
+    connect_timeout: float = 3.0
+    first_byte_timeout: float = 120.0
+    idle_timeout: float = 60.0
+    stream_timeout: float = 900.0
+    max_response_bytes: int = 64 * 1024 * 1024
+    max_line_bytes: int = 8 * 1024 * 1024
+    max_connections: int = 100
+
+    @classmethod
+    def from_context(cls, ctx: ProviderContext) -> HttpLimits:
+        core = ctx.core
+        return cls(
+            connect_timeout=core.connect_timeout,
+            first_byte_timeout=core.first_byte_timeout,
+            idle_timeout=core.idle_timeout,
+            stream_timeout=core.stream_timeout,
+            max_response_bytes=core.max_response_bytes,
+            max_line_bytes=core.max_line_bytes,
+            max_connections=core.max_connections,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """The limits of one exchange as points on the event loop's clock.
+
+    Absolute times, taken when the request starts, are what make the total
+    bound hold: a relative timeout re-armed on every read would let a slow
+    trickle run forever.
+    """
+
+    head_at: float
+    end_at: float
+    idle: float
+    first_byte_budget: float
+    total_budget: float
+
+    @classmethod
+    def start(cls, limits: HttpLimits, cap: float | None = None) -> Deadlines:
+        """Deadlines from now; ``cap`` (a per-call timeout) shortens all of them."""
+        first = limits.first_byte_timeout if cap is None else min(cap, limits.first_byte_timeout)
+        total = limits.stream_timeout if cap is None else min(cap, limits.stream_timeout)
+        now = anyio.current_time()
+        return cls(
+            head_at=now + min(first, total),
+            end_at=now + total,
+            idle=limits.idle_timeout,
+            first_byte_budget=min(first, total),
+            total_budget=total,
+        )
