@@ -3,6 +3,7 @@
 Each sample is a fresh interpreter timing its own import, so nothing is
 cached in ``sys.modules``; rounds alternate the candidates so machine noise
 hits both alike. Prints the medians and the ratio (target: <= 1.0).
+``bench/run.py`` measures the same (with more clients) as part of the full run.
 
     python bench/import_time.py [--rounds 15]
 """
@@ -10,51 +11,25 @@ hits both alike. Prints the medians and the ratio (target: <= 1.0).
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
-import sys
 
-CANDIDATES = {
-    "aegis_llm + discovery": (
-        "import aegis_llm\n"
-        "host = aegis_llm.PluginHost(aegis_llm.AegisSettings.load())\n"
-        "assert host.statuses()\n"
-    ),
-    "ollama (official client)": "import ollama\n",
-    "openai (official client)": "import openai\n",
-}
+from benchkit import environment
+from benchkit.scenarios.imports import AEGIS, CANDIDATES, medians
 
-PROBE = "import time\nt = time.perf_counter()\n{code}print(time.perf_counter() - t)\n"
-
-
-def sample(code: str) -> float:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(code=code)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def measure(rounds: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in CANDIDATES}
-    for _ in range(rounds):
-        for name, code in CANDIDATES.items():
-            samples[name].append(sample(code))
-    return {name: statistics.median(values) for name, values in samples.items()}
+OLLAMA = "ollama (official client)"
+SHOWN = (AEGIS, OLLAMA, "openai (official client)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    medians = measure(args.rounds)
-    baseline = medians["ollama (official client)"]
+    environment.apply()
+    found = medians({name: CANDIDATES[name][1] for name in SHOWN}, args.rounds)
+    baseline = found[OLLAMA]
     print(f"cold import, median of {args.rounds} fresh interpreters")
-    for name, value in medians.items():
+    for name, value in found.items():
         print(f"  {name:<28} {value * 1000:8.1f} ms   {value / baseline:5.2f}x ollama")
-    ratio = medians["aegis_llm + discovery"] / baseline
+    ratio = found[AEGIS] / baseline
     print(f"aegis_llm import + discovery / ollama import = {ratio:.2f} (target <= 1.00)")
 
 

