@@ -19,8 +19,8 @@ from typing import Any, cast
 from aegis_llm import ChatChunk, ChatRequest, ChatResponse, FinishReason, ProviderContext
 from aegis_llm.errors import AegisLLMError, ProtocolError, StreamInterrupted
 from aegis_llm.http import SSEEvent, parse_error_body, parse_json
-from aegis_llm_lmstudio._connection import Connection, claim, connection
-from aegis_llm_lmstudio._payload import chat_body
+from aegis_llm_lmstudio._connection import claim, connection
+from aegis_llm_lmstudio._payload import chat_body, check_chat
 from aegis_llm_lmstudio._usage import USAGE_KEYS, finish_reason, usage_from
 from aegis_llm_lmstudio._values import text
 
@@ -29,12 +29,12 @@ __all__ = ["chat", "stream_chat"]
 _CHAT = "/v1/chat/completions"
 _NATIVE_CHAT = "/api/v0/chat/completions"
 _DONE = "[DONE]"
-_RETRY_HINT = "the partial answer is in .partial; send the request again for a whole one"
 
 
 async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
     """One whole answer."""
     conn = connection(ctx)
+    check_chat(request, conn.provider)
     native = await conn.native()
     body = chat_body(request, stream=False, native=native)
     payload = conn.answer(
@@ -64,13 +64,14 @@ async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
 async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterator[ChatChunk]:
     """Text chunks as they arrive, then one ``done`` chunk with the finish reason and usage.
 
-    Only ``data: [DONE]`` ends a stream well: a stream that stops without it, or
-    carries an error (a ``data`` error object, or llama.cpp's ``error:`` field),
-    raises ``StreamInterrupted`` with the text received so far. After ``[DONE]``
-    the body is read to its end, which servers send at once: an HTTP stream left
-    half-read leaves httpx's generators suspended, and trio warns about each.
+    Only ``data: [DONE]`` ends a stream well. Whatever else ends it (a cut, a
+    timeout, garbage, an error the server sends inside the stream: a ``data``
+    error object, or llama.cpp's ``error:`` field) is raised as it is while no
+    text has reached the caller, so failover can still help, and as
+    ``StreamInterrupted`` carrying the text once some has.
     """
     conn = connection(ctx)
+    check_chat(request, conn.provider)
     body = chat_body(request, stream=True, native=await conn.native())
     provider = conn.provider
     model = request.model
@@ -78,19 +79,15 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
     parts: list[str] = []
     finish: FinishReason | None = None
     tail: dict[str, Any] = {}
-    complete = False
     try:
-        # HttpApi.stream is an async generator, typed as a plain iterator: close it for sure.
+        # HttpApi.stream is an async generator typed as an iterator: close it for sure.
         opened = conn.api.stream(_CHAT, body, "sse", model=model)
         async with aclosing(cast("AsyncGenerator[SSEEvent, None]", opened)) as events:
             async for event in events:
-                if complete:
-                    continue
                 if event.error is not None:
-                    raise _interrupted(conn, event.error, parts)
+                    raise conn.reported(parse_error_body(event.error))
                 if event.data == _DONE:
-                    complete = True
-                    continue
+                    break
                 chunk = parse_json(event.data, what="a stream event")
                 content, reason = _delta(chunk)
                 if served is None:
@@ -100,34 +97,27 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
                     yield ChatChunk(content=content, provider=provider, model=served)
                 else:
                     if chunk.get("error"):
-                        raise _interrupted(conn, event.data, parts)
+                        raise conn.reported(parse_error_body(event.data))
                     for key in USAGE_KEYS:
                         if chunk.get(key):
                             tail[key] = chunk[key]
                 if reason is not None:
                     finish = finish_reason(reason)
-    except StreamInterrupted:
-        raise
+            else:
+                raise ProtocolError(
+                    "the stream ended without `data: [DONE]`",
+                    hint="the server closed the stream early; check its log",
+                )
     except AegisLLMError as exc:
-        # After [DONE] a failure cannot take back a whole answer. Before any text the
-        # error stands as it is (failover may still help); after some, keep that text.
-        if not complete and not parts:
+        if not parts:
             claim(exc, provider, model)
             raise
-        if not complete:
-            raise StreamInterrupted(
-                f"the stream broke after {sum(map(len, parts))} characters: {exc.message}",
-                partial="".join(parts),
-                provider=provider,
-                hint=_RETRY_HINT,
-            ) from exc
-    if not complete:
         raise StreamInterrupted(
-            "the stream ended without `data: [DONE]`",
+            f"the stream broke after {sum(map(len, parts))} characters: {exc.message}",
             partial="".join(parts),
             provider=provider,
-            hint=_RETRY_HINT,
-        )
+            hint="the partial answer is in .partial; send the request again for a whole one",
+        ) from exc
     yield ChatChunk(
         provider=provider,
         model=served or model,
@@ -152,20 +142,6 @@ def _delta(chunk: Any) -> tuple[str | None, object]:
     if content is not None and not isinstance(content, str):
         raise ProtocolError("a stream event has non-text content")
     return content, choice.get("finish_reason")
-
-
-def _interrupted(conn: Connection, error: str, parts: list[str]) -> StreamInterrupted:
-    """A server's mid-stream error, with what arrived before it."""
-    body = parse_error_body(error)
-    cause = conn.reported(body)
-    interrupted = StreamInterrupted(
-        f"the server reported an error mid-stream: {body.message}",
-        partial="".join(parts),
-        provider=conn.provider,
-        hint=cause.hint or _RETRY_HINT,
-    )
-    interrupted.__cause__ = cause
-    return interrupted
 
 
 def _served(payload: dict[str, Any], requested: str) -> str:

@@ -18,7 +18,7 @@ from aegis_llm.errors import (
     Unsupported,
 )
 from aegis_llm.http import ErrorBody, HttpApi, HttpLimits, parse_error_body
-from aegis_llm_lmstudio._errors import known_error, reported_error, start_hint
+from aegis_llm_lmstudio._errors import NO_ROUTE, known_error, reported_error, start_hint
 from aegis_llm_lmstudio._settings import LMStudioSettings
 
 __all__ = ["RESOURCE", "Connection", "api_root", "claim", "connection"]
@@ -26,8 +26,6 @@ __all__ = ["RESOURCE", "Connection", "api_root", "claim", "connection"]
 RESOURCE = "lmstudio.connection"
 _NATIVE_MODELS = "/api/v0/models"
 _OPENAI_MODELS = "/v1/models"
-# How servers without LM Studio's native API answer a request for it.
-_NO_ROUTE = frozenset({404, 405})
 
 
 def api_root(base_url: str) -> str:
@@ -68,14 +66,14 @@ class Connection:
         settings = ctx.settings_as(LMStudioSettings)
         self.provider = ctx.name
         self.root = api_root(settings.base_url)
-        self._secret = settings.api_key.get_secret_value() if settings.api_key else None
+        secret = settings.api_key.get_secret_value() if settings.api_key else None
         self._native = settings.native_api
         self.api = HttpApi(
             provider=ctx.name,
             base_url=self.root,
             start_hint=start_hint(ctx.name, self.root),
             limits=HttpLimits.from_context(ctx),
-            headers={"Authorization": f"Bearer {self._secret}"} if self._secret else None,
+            headers={"Authorization": f"Bearer {secret}"} if secret else None,
             classify=self._classify,
             transport=transport,
         )
@@ -85,7 +83,7 @@ class Connection:
 
     def reported(self, body: ErrorBody) -> AegisLLMError:
         """The error a server reported inside a 200 answer."""
-        return reported_error(body, provider=self.provider, secret=self._secret)
+        return reported_error(body, provider=self.provider)
 
     def answer(self, payload: Any) -> dict[str, Any]:
         """``payload`` as a JSON object, raising the error the server put in it instead."""
@@ -130,7 +128,7 @@ class Connection:
         try:
             payload = await self.request("GET", _NATIVE_MODELS, timeout=timeout)
         except (ModelNotFound, ProviderError, Unsupported) as exc:
-            missing = not isinstance(exc, ProviderError) or exc.status_code in _NO_ROUTE
+            missing = not isinstance(exc, ProviderError) or exc.status_code in NO_ROUTE
             if self._native or not missing:
                 raise
         else:
@@ -150,4 +148,4 @@ class Connection:
     def _classify(
         self, status: int, body: ErrorBody, headers: Mapping[str, str]
     ) -> AegisLLMError | None:
-        return known_error(status, body, provider=self.provider, secret=self._secret)
+        return known_error(status, body, provider=self.provider)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from aegis_llm import Embeddings, EmbedRequest, ProviderContext
 from aegis_llm.errors import ProtocolError, ProviderError
 from aegis_llm_lmstudio._connection import connection
-from aegis_llm_lmstudio._payload import embed_body
+from aegis_llm_lmstudio._payload import check_embed, embed_body
 from aegis_llm_lmstudio._usage import usage_from
 from aegis_llm_lmstudio._values import text
 
@@ -26,6 +26,7 @@ async def embed(ctx: ProviderContext, request: EmbedRequest) -> Embeddings:
     not, and neither says so in the answer.
     """
     conn = connection(ctx)
+    check_embed(request, conn.provider)
     payload = conn.answer(
         await conn.request("POST", _EMBEDDINGS, embed_body(request), model=request.model)
     )

@@ -5,8 +5,7 @@ what it would get wrong for these servers: LM Studio says "No models loaded"
 with 400 or 404 depending on the version (a 400 would otherwise look like a
 bad request and stop failover), a 404 for a path the server lacks is not a
 missing model even when the path says "models", llama.cpp answers 501 for
-features the server was not started with, and an OpenAI-style 401 message
-may quote part of the key.
+features the server was not started with.
 """
 
 from __future__ import annotations
@@ -22,8 +21,10 @@ from aegis_llm.errors import (
 )
 from aegis_llm.http import ErrorBody
 
-__all__ = ["LOAD_HINT", "known_error", "reported_error", "start_hint"]
+__all__ = ["LOAD_HINT", "NO_ROUTE", "known_error", "reported_error", "start_hint"]
 
+NO_ROUTE = frozenset({404, 405})
+"""How servers answer a path they do not serve (LM Studio's own API, on llama.cpp or vLLM)."""
 LOAD_HINT = "load one: `lms load <model>` (or turn on JIT loading in LM Studio)"
 _NO_MODELS = "no models loaded"
 _MISSING_HINT = "use a model id exactly as `aegis-llm models` lists it"
@@ -44,9 +45,7 @@ def start_hint(name: str, root: str) -> str:
     )
 
 
-def known_error(
-    status: int, body: ErrorBody, *, provider: str, secret: str | None
-) -> AegisLLMError | None:
+def known_error(status: int, body: ErrorBody, *, provider: str) -> AegisLLMError | None:
     """The error these servers mean, or ``None`` to let the core's status mapping decide."""
     message = body.message
     lowered = message.lower()
@@ -62,9 +61,8 @@ def known_error(
             hint="this server lacks the endpoint; check base_url and the server's version",
         )
     if status in (401, 403):
-        shown = message.replace(secret, "***") if secret else message
         return AuthenticationError(
-            f"the server refused the credentials ({status}): {shown}",
+            f"the server refused the credentials ({status}): {message}",
             provider=provider,
             hint=f"set AEGIS_LLM_{provider.upper()}_API_KEY to a valid token for this server",
         )
@@ -83,10 +81,10 @@ def known_error(
     return None
 
 
-def reported_error(body: ErrorBody, *, provider: str, secret: str | None) -> AegisLLMError:
+def reported_error(body: ErrorBody, *, provider: str) -> AegisLLMError:
     """An error object a server sent inside a 200 answer (a JSON body or a stream event)."""
     status = int(body.code) if body.code is not None and body.code.isdigit() else 500
-    found = known_error(status, body, provider=provider, secret=secret)
+    found = known_error(status, body, provider=provider)
     if found is not None:
         return found
     return ProviderError(

@@ -14,6 +14,7 @@ from typing import Any
 from aegis_llm import ModelInfo, ModelKind, ProviderContext
 from aegis_llm.errors import ProtocolError, ProviderError, Unsupported
 from aegis_llm_lmstudio._connection import Connection, connection
+from aegis_llm_lmstudio._errors import NO_ROUTE
 from aegis_llm_lmstudio._values import amount, count, text
 
 __all__ = ["list_models", "load_model", "model_infos", "unload_model"]
@@ -77,7 +78,7 @@ async def _manage(
     try:
         payload = await conn.request("POST", path, body, model=model)
     except ProviderError as exc:
-        if exc.status_code not in (404, 405):
+        if exc.status_code not in NO_ROUTE:
             raise
         raise Unsupported(
             "this server cannot load or unload models over HTTP",

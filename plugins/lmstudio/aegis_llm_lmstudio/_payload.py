@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import Any
 
 from aegis_llm import ChatRequest, EmbedRequest, Message
+from aegis_llm.errors import InvalidRequest
 
-__all__ = ["chat_body", "embed_body"]
+__all__ = ["chat_body", "check_chat", "check_embed", "embed_body"]
+
+# What a request sets on its own; `extra` may add fields, never contradict these.
+_CHAT_FIELDS = frozenset({"model", "messages", "stream"})
+_EMBED_FIELDS = frozenset({"model", "input"})
+_TYPED_OPTIONS = ("temperature", "top_p", "max_tokens", "seed", "stop", "response_format")
 
 # Any JSON object: LM Studio has no `json_object` mode (it answers 400 "'response_format.type'
 # must be 'json_schema'"), so plain JSON mode is a schema that accepts every object there.
@@ -16,12 +23,28 @@ _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 _IMAGE_TYPES = (("/9j/", "image/jpeg"), ("R0lGOD", "image/gif"), ("UklGR", "image/webp"))
 
 
-def chat_body(request: ChatRequest, *, stream: bool, native: bool) -> dict[str, Any]:
-    """The chat completion body; ``native`` says the server is LM Studio.
+def check_chat(request: ChatRequest, provider: str) -> None:
+    """Reject, before any I/O, ``extra`` keys the request already sets.
 
-    ``options.extra`` goes in first so provider features stay reachable, but the
-    typed options and the fields the protocol depends on (model, messages, stream)
-    always win over it.
+    Silently preferring one of two values for ``temperature`` (or letting
+    ``extra`` turn streaming on) would answer a different question than asked.
+    """
+    options = request.options
+    typed = {name for name in _TYPED_OPTIONS if getattr(options, name) not in (None, ())}
+    _check_extra(options.extra, _CHAT_FIELDS | typed, provider)
+
+
+def check_embed(request: EmbedRequest, provider: str) -> None:
+    """Like :func:`check_chat`, for embeddings."""
+    dimensions = {"dimensions"} if request.dimensions is not None else set()
+    _check_extra(request.extra, _EMBED_FIELDS | dimensions, provider)
+
+
+def chat_body(request: ChatRequest, *, stream: bool, native: bool) -> dict[str, Any]:
+    """The chat completion body (checked by :func:`check_chat`); ``native``: LM Studio.
+
+    ``options.extra`` passes provider features through (``top_k``, ``ttl``...);
+    it may also replace the ``stream_options`` a stream asks for by default.
     """
     options = request.options
     body: dict[str, Any] = {"stream_options": {"include_usage": True}} if stream else {}
@@ -52,6 +75,16 @@ def embed_body(request: EmbedRequest) -> dict[str, Any]:
     body["model"] = request.model
     body["input"] = list(request.inputs)
     return body
+
+
+def _check_extra(extra: dict[str, Any], taken: Set[str], provider: str) -> None:
+    clash = sorted(taken.intersection(extra))
+    if clash:
+        raise InvalidRequest(
+            f"extra sets {', '.join(clash)}, which the request itself already sets",
+            provider=provider,
+            hint="drop them from extra: use the call's own arguments and typed options",
+        )
 
 
 def _response_format(wanted: str | dict[str, Any], *, native: bool) -> dict[str, Any]:

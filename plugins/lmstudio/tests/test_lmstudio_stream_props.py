@@ -108,8 +108,9 @@ def test_arbitrary_stream_bytes_give_chunks_or_a_protocol_error(
 ) -> None:
     script = Script({("POST", "/v1/chat/completions"): sse(cut(prefix + body, points))})
     result = run(stream_text, script)
-    if isinstance(result, AegisLLMError):
-        assert isinstance(result, ProtocolError | StreamInterrupted), repr(result)
+    if isinstance(result, AegisLLMError):  # or an error the bytes themselves report
+        reported = b"error" in prefix + body
+        assert isinstance(result, ProtocolError | StreamInterrupted) or reported, repr(result)
     else:  # a stream only ends well with [DONE], and then with exactly one done chunk
         assert [c.done for c in result] == [False] * (len(result) - 1) + [True]
 

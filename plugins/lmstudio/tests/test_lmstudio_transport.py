@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from lmstudio_testkit import (
@@ -25,6 +26,7 @@ from lmstudio_testkit import (
 
 from aegis_llm.errors import (
     AuthenticationError,
+    InvalidRequest,
     ModelNotFound,
     ProtocolError,
     ProviderError,
@@ -294,6 +296,30 @@ async def test_stream_without_done_is_interrupted_with_the_partial_text() -> Non
     assert caught.value.provider == "lmstudio"
 
 
+async def test_stream_cut_before_any_text_is_a_protocol_error() -> None:
+    events = completion_chunks(["never sent"], done=False)[:1]  # the role chunk only
+    script = Script({("POST", "/v1/chat/completions"): sse(events)})
+    with pytest.raises(ProtocolError, match="DONE") as caught:
+        await collect(stream_chat(context(script, native_api=False), chat_request()))
+    assert caught.value.provider == "lmstudio"
+
+
+@pytest.mark.parametrize(
+    ("error_event", "kind"),
+    [
+        (event({"code": 500, "message": "KV cache full"}, "error"), ProviderError),
+        (event(NO_MODELS), ModelNotFound),
+    ],
+)
+async def test_an_error_event_before_any_text_is_the_servers_error(
+    error_event: bytes, kind: type[Exception]
+) -> None:
+    script = Script({("POST", "/v1/chat/completions"): sse([error_event])})
+    with pytest.raises(kind) as caught:
+        await collect(stream_chat(context(script, native_api=False), chat_request("m1")))
+    assert not isinstance(caught.value, StreamInterrupted)
+
+
 async def test_llama_cpp_error_field_mid_stream_is_interrupted() -> None:
     events = completion_chunks(["so", "me"], done=False)[:3]
     events.append(event({"code": 500, "message": "KV cache full", "type": "server_error"}, "error"))
@@ -355,6 +381,21 @@ async def test_closing_a_stream_early_releases_the_connection() -> None:
     await stream.aclose()  # type: ignore[attr-defined]
     assert first.content == "a"
     await ctx.aclose()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ctx: chat(ctx, chat_request(extra={"stream": True})),
+        lambda ctx: collect(stream_chat(ctx, chat_request(seed=1, extra={"seed": 2}))),
+        lambda ctx: embed(ctx, embed_request("a", extra={"model": "other"})),
+    ],
+)
+async def test_contradictory_extra_is_rejected_before_any_request(call: Any) -> None:
+    script = lmstudio()
+    with pytest.raises(InvalidRequest):
+        await call(context(script))
+    assert script.requests == []
 
 
 # Embeddings.

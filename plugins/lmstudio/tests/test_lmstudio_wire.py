@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from lmstudio_testkit import chat_request, embed_request
 
 from aegis_llm import ChatRequest
-from aegis_llm.errors import AuthenticationError, ModelNotFound, ProviderError, Unsupported
+from aegis_llm.errors import (
+    AuthenticationError,
+    InvalidRequest,
+    ModelNotFound,
+    ProviderError,
+    Unsupported,
+)
 from aegis_llm.http import ErrorBody
 from aegis_llm_lmstudio._connection import api_root
 from aegis_llm_lmstudio._errors import known_error, reported_error, start_hint
-from aegis_llm_lmstudio._payload import chat_body, embed_body
+from aegis_llm_lmstudio._payload import chat_body, check_chat, check_embed, embed_body
 from aegis_llm_lmstudio._usage import finish_reason, usage_from
 from aegis_llm_lmstudio._values import amount, count
 
@@ -59,13 +66,36 @@ def test_stream_body_asks_for_usage_unless_extra_says_otherwise() -> None:
     }
 
 
-def test_extra_reaches_the_body_but_never_overrides_typed_or_protocol_fields() -> None:
-    request = chat_request(
-        "real", temperature=0.5, extra={"top_k": 40, "temperature": 1.9, "model": "x", "stream": 1}
-    )
-    body = chat_body(request, stream=True, native=False)
-    assert body["top_k"] == 40
-    assert (body["temperature"], body["model"], body["stream"]) == (0.5, "real", True)
+def test_extra_passes_provider_options_through() -> None:
+    request = chat_request(extra={"top_k": 40, "temperature": 1.2, "ttl": 300})
+    check_chat(request, "lmstudio")
+    body = chat_body(request, stream=False, native=True)
+    assert (body["top_k"], body["temperature"], body["ttl"]) == (40, 1.2, 300)
+
+
+@pytest.mark.parametrize(
+    ("options", "clash"),
+    [
+        ({"extra": {"stream": True}}, "stream"),
+        ({"extra": {"model": "other"}}, "model"),
+        ({"extra": {"messages": []}}, "messages"),
+        ({"temperature": 0.5, "extra": {"temperature": 1.9}}, "temperature"),
+        ({"stop": ["x"], "extra": {"stop": ["y"], "seed": 1}}, "stop"),
+    ],
+)
+def test_extra_may_not_contradict_the_request(options: dict[str, Any], clash: str) -> None:
+    with pytest.raises(InvalidRequest, match=clash) as caught:
+        check_chat(chat_request(**options), "vllm")
+    assert caught.value.provider == "vllm"
+    assert caught.value.hint
+
+
+def test_embed_extra_may_not_contradict_the_request() -> None:
+    check_embed(embed_request("a", extra={"encoding_format": "float"}), "p")
+    with pytest.raises(InvalidRequest, match="input"):
+        check_embed(embed_request("a", extra={"input": ["b"]}), "p")
+    with pytest.raises(InvalidRequest, match="dimensions"):
+        check_embed(embed_request("a", dimensions=8, extra={"dimensions": 16}), "p")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +211,7 @@ def test_no_models_loaded_is_model_not_found_whatever_the_status(status: int) ->
         "command.",
         type="invalid_request_error",
     )
-    error = known_error(status, body, provider="lmstudio", secret=None)
+    error = known_error(status, body, provider="lmstudio")
     assert isinstance(error, ModelNotFound)
     assert error.hint is not None
     assert "lms load <model>" in error.hint
@@ -189,14 +219,12 @@ def test_no_models_loaded_is_model_not_found_whatever_the_status(status: int) ->
 
 def test_model_not_found_code_wins_over_a_400_status() -> None:
     body = ErrorBody("The model `x` does not exist", code="model_not_found")
-    assert isinstance(known_error(400, body, provider="p", secret=None), ModelNotFound)
+    assert isinstance(known_error(400, body, provider="p"), ModelNotFound)
 
 
-def test_auth_errors_hide_the_key_and_name_the_instance_variable() -> None:
-    body = ErrorBody("Incorrect API key provided: sk-secret-123")
-    error = known_error(401, body, provider="vllm", secret="sk-secret-123")
+def test_auth_errors_name_the_instance_variable() -> None:
+    error = known_error(401, ErrorBody("Invalid API Key"), provider="vllm")
     assert isinstance(error, AuthenticationError)
-    assert "sk-secret-123" not in str(error)
     assert "AEGIS_LLM_VLLM_API_KEY" in str(error)
 
 
@@ -209,17 +237,17 @@ def test_auth_errors_hide_the_key_and_name_the_instance_variable() -> None:
     ],
 )
 def test_missing_features_are_unsupported(status: int, message: str) -> None:
-    error = known_error(status, ErrorBody(message), provider="p", secret=None)
+    error = known_error(status, ErrorBody(message), provider="p")
     assert isinstance(error, Unsupported)
 
 
 def test_other_errors_are_left_to_the_core() -> None:
-    assert known_error(500, ErrorBody("boom"), provider="p", secret=None) is None
-    assert known_error(429, ErrorBody("slow down"), provider="p", secret=None) is None
+    assert known_error(500, ErrorBody("boom"), provider="p") is None
+    assert known_error(429, ErrorBody("slow down"), provider="p") is None
 
 
 def test_an_error_inside_a_200_answer_keeps_the_servers_code() -> None:
-    error = reported_error(ErrorBody("bad", code="400"), provider="p", secret=None)
+    error = reported_error(ErrorBody("bad", code="400"), provider="p")
     assert isinstance(error, ProviderError)
     assert error.status_code == 400
     assert not error.retryable
