@@ -78,7 +78,7 @@ def embed_body(request: EmbedRequest) -> dict[str, Any]:
 
 
 def _check_extra(extra: dict[str, Any], taken: Set[str], provider: str) -> None:
-    clash = sorted(taken.intersection(extra))
+    clash = sorted(taken & extra.keys())
     if clash:
         raise InvalidRequest(
             f"extra sets {', '.join(clash)}, which the request itself already sets",
