@@ -39,15 +39,8 @@ def test_importing_the_plugin_does_not_import_httpx() -> None:
     assert out.stdout.strip() == "False"
 
 
-CORE_STREAM_LEAK = pytest.mark.xfail(
-    strict=True,
-    reason="core: HttpApi.stream does not aclose response.aiter_bytes() when closed early, "
-    "and trio reports the unexhausted generator as a ResourceWarning",
-)
-
-
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio", pytest.param("trio", marks=CORE_STREAM_LEAK)])
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 async def test_a_stream_abandoned_after_one_chunk_closes_its_response() -> None:
     closed: list[bool] = []
 
