@@ -86,6 +86,7 @@ async def test_lm_studio_lists_models_with_their_state(
     assert embedder.quantization == "Q4_K_M"
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 async def test_lm_studio_chat_stream_and_stats(connect: Connect, lmstudio: FakeOpenAI) -> None:
     lms = connect(f"{lmstudio.url}/v1")  # with /v1, as LM Studio's UI shows it
     reply = await lms.chat(ask(max_tokens=6))
@@ -195,6 +196,7 @@ async def test_a_dropped_stream_keeps_the_partial_text(
 # Errors inside a stream, in each server's own way.
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 @pytest.mark.parametrize("flavour", ["lmstudio", "llamacpp", "vllm", "openai"])
 async def test_error_mid_stream_is_interrupted_with_the_partial_text(
     connect: Connect, flavour: Any

@@ -8,6 +8,7 @@ The server handles one request at a time; every answer is a few tokens long.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ async def test_models_and_health(llama: Provider) -> None:
     )
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 async def test_chat_and_stream_agree_at_temperature_zero(llama: Provider) -> None:
     reply = await llama.chat(ask(**SAME))
     chunks = [chunk async for chunk in llama.stream_chat(ask(**SAME))]
@@ -131,3 +133,20 @@ def test_the_tiny_model_is_reproducible(tmp_path: Path) -> None:
     second = write_tiny_gguf(tmp_path / "b.gguf").read_bytes()
     assert first == second
     assert first[:4] == b"GGUF"
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_missing_llama_cpp_fails_in_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "llama_cpp" else real_find_spec(name, *args),
+    )
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="llama_cpp"):
+        require_real_server_tools()
