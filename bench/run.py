@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from benchkit import environment, machine, report
-from benchkit.chart import write_chart
+from benchkit.chart import NoChart, write_chart
 from benchkit.clients import candidates
 from benchkit.clients._catalogue import FAMILIES
 from benchkit.loopback import Loopback
@@ -131,13 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     measure(args, run)
     run.settings["seconds"] = time.perf_counter() - started
-    written = report.write(run, args.out, args.stem)
-    chart = write_chart(run, args.out / f"{args.stem}.png")
-    if chart is None:
-        run.notes.append("chart not written: matplotlib is not installed (bench extra)")
-        written = report.write(run, args.out, args.stem)
-    else:
-        written.append(chart)
+    try:
+        chart = [write_chart(run, args.out / f"{args.stem}.png")]
+    except NoChart as why:
+        chart = []
+        run.notes.append(f"chart not written: {why}")
+    written = [*report.write(run, args.out, args.stem), *chart]
     for verdict in verdicts(run):
         shown = "-" if verdict.value is None else f"{verdict.value:.4g}"
         print(f"{verdict.status:>8}  {shown:>9}  {verdict.target.name}")

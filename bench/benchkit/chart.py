@@ -12,7 +12,12 @@ from benchkit.clients._catalogue import FAMILIES
 from benchkit.ratios import ratio
 from benchkit.results import Run
 
-__all__ = ["write_chart"]
+__all__ = ["NoChart", "write_chart"]
+
+
+class NoChart(Exception):
+    """The chart was not written; the message says why."""
+
 
 _ROWS = (
     ("chat", "median", "chat p50"),
@@ -25,12 +30,12 @@ _ROWS = (
 _API = {"ollama": "Ollama", "openai": "OpenAI"}
 
 
-def write_chart(run: Run, path: Path) -> Path | None:
-    """Write the chart; None (nothing written) when matplotlib is not installed."""
+def write_chart(run: Run, path: Path) -> Path:
+    """Write the chart to `path`; `NoChart` says why when there is nothing to draw it with."""
     try:
         import matplotlib
     except ImportError:
-        return None
+        raise NoChart("matplotlib is not installed (bench extra)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -47,7 +52,7 @@ def write_chart(run: Run, path: Path) -> Path | None:
             for family, value in ratios.items():
                 bars[family].append(value if value is not None else float("nan"))
     if not groups:
-        return None
+        raise NoChart("no client other than raw httpx was measured")
     height = 0.8 / len(bars)
     figure, axes = plt.subplots(figsize=(10, 0.55 * len(groups) + 1.5))
     for index, (family, values) in enumerate(bars.items()):
