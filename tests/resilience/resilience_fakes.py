@@ -121,6 +121,8 @@ class ScriptedProvider:
     calls: list[Call] = field(default_factory=list)
     health_checks: int = 0
     streams_closed: int = 0
+    journal: list[Call] | None = None
+    """A log shared by several providers, to see the order of calls across them."""
 
     def __post_init__(self) -> None:
         self._queue: deque[Outcome] = deque(self.script)
@@ -133,7 +135,10 @@ class ScriptedProvider:
         return [c for c in self.calls if op is None or c.op == op]
 
     async def _next(self, op: str, model: str) -> Outcome:
-        self.calls.append(Call(self.name, op, model, anyio.current_time()))
+        call = Call(self.name, op, model, anyio.current_time())
+        self.calls.append(call)
+        if self.journal is not None:
+            self.journal.append(call)
         outcome = self._queue.popleft() if self._queue else self.default
         if isinstance(outcome, Answer | Fail) and outcome.after:
             await anyio.sleep(outcome.after)
