@@ -1,0 +1,137 @@
+"""One embed request as a series of short worker-thread steps.
+
+Each step encodes one batch, so a cancelled call stops after the batch in
+flight, and concurrent calls on one model take turns batch by batch instead
+of waiting for a whole request. Inputs are sorted by token count before
+batching (sentence-transformers sorts by characters), which keeps padding,
+and so wasted work, lower than one ``encode`` call over the whole list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from aegis_llm.errors import InvalidRequest
+from aegis_llm_st_cpu._registry import ResidentModel
+
+__all__ = ["EncodeJob", "EncodeOptions", "EncodeResult"]
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """What a client's settings and the request decide about one call."""
+
+    batch_size: int
+    normalize: bool
+    max_seq_length: int | None
+    truncate_dim: int | None
+    allow_truncation: bool
+    torch_threads: int | None
+    provider: str
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    vectors: list[list[float]]
+    dimensions: int
+    truncated: tuple[int, ...]
+    tokens: int
+    normalized: bool
+
+
+class EncodeJob:
+    """Call ``step`` from a worker thread until ``result`` is set.
+
+    The first step counts tokens (to sort, and to report which inputs the
+    model will truncate) and encodes the first batch, so a request that fits
+    in one batch costs a single thread hop.
+    """
+
+    def __init__(self, model: ResidentModel, texts: Sequence[str], options: EncodeOptions) -> None:
+        self._model = model
+        self._texts = texts
+        self._options = options
+        self._limit = _effective_limit(model.weights.max_seq_length, options.max_seq_length)
+        self._batches: list[list[int]] = []
+        self._done = 0
+        self._vectors: np.ndarray | None = None
+        self._truncated: tuple[int, ...] = ()
+        self._tokens = 0
+        self.result: EncodeResult | None = None
+
+    def step(self) -> None:
+        with self._model.encode_lock:
+            threads = self._options.torch_threads
+            if threads and torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)  # a per-thread setting: apply it where torch runs
+            st = self._model.weights.model
+            st.max_seq_length = self._limit  # shared model: this call's limit, under the lock
+            if not self._batches:
+                self._plan()
+            order = self._batches[self._done]
+            vectors = st.encode(
+                [self._texts[i] for i in order],
+                batch_size=len(order),
+                normalize_embeddings=self._options.normalize,
+                truncate_dim=self._options.truncate_dim,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        if self._vectors is None:
+            self._vectors = np.empty((len(self._texts), vectors.shape[1]), dtype=vectors.dtype)
+        self._vectors[order] = vectors
+        self._done += 1
+        if self._done == len(self._batches):
+            self.result = self._finish(self._vectors)
+
+    def _plan(self) -> None:
+        counts = _token_counts(self._model, self._texts)
+        limit = self._limit
+        if limit is not None:
+            self._truncated = tuple(i for i, count in enumerate(counts) if count > limit)
+        if self._truncated and not self._options.allow_truncation:
+            raise InvalidRequest(
+                f"inputs {list(self._truncated)} are longer than the model's limit of {limit} "
+                "tokens and truncation is off",
+                provider=self._options.provider,
+                hint="shorten or split them, or allow truncation (truncate=True)",
+            )
+        self._tokens = sum(count if limit is None else min(count, limit) for count in counts)
+        order = sorted(range(len(counts)), key=counts.__getitem__, reverse=True)
+        size = self._options.batch_size
+        self._batches = [order[start : start + size] for start in range(0, len(order), size)]
+
+    def _finish(self, vectors: np.ndarray) -> EncodeResult:
+        norms = np.linalg.norm(vectors, axis=1)
+        return EncodeResult(
+            vectors=vectors.tolist(),
+            dimensions=int(vectors.shape[1]),
+            truncated=self._truncated,
+            tokens=self._tokens,
+            normalized=bool(np.allclose(norms, 1.0, atol=1e-4)),
+        )
+
+
+def _effective_limit(native: int | None, configured: int | None) -> int | None:
+    """The setting may lower the model's limit, never raise it past what the model knows."""
+    limits = [limit for limit in (native, configured) if limit is not None]
+    return min(limits) if limits else None
+
+
+def _token_counts(model: ResidentModel, texts: Sequence[str]) -> list[int]:
+    """Tokens per input as the model will see them, special tokens and default prompt included."""
+    st = model.weights.model
+    prompt = st.prompts.get(st.default_prompt_name) if st.default_prompt_name else None
+    seen = [prompt + text for text in texts] if prompt else list(texts)
+    encoded = st.tokenizer(
+        seen,
+        add_special_tokens=True,
+        truncation=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+    )
+    return [len(ids) for ids in encoded["input_ids"]]

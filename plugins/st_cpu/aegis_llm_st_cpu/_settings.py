@@ -1,0 +1,62 @@
+"""The st_cpu provider's settings (``AEGIS_LLM_ST_CPU_*`` or ``[providers.st_cpu]``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
+from pydantic_settings import NoDecode
+
+from aegis_llm import ProviderSettings
+
+__all__ = ["StCpuSettings"]
+
+
+def _hub_offline_from_env() -> bool:
+    """Honour the Hugging Face switches as they are *now*, not when the hub was imported."""
+    flags = (os.environ.get("HF_HUB_OFFLINE"), os.environ.get("TRANSFORMERS_OFFLINE"))
+    return any((flag or "").strip().lower() in {"1", "true", "yes", "on"} for flag in flags)
+
+
+class StCpuSettings(ProviderSettings):
+    """How models are found, loaded and run.
+
+    Several clients in one process share each loaded model, so the settings
+    that act on the shared model per call (``max_seq_length``, ``batch_size``,
+    ``normalize``) apply to that client's calls only, while ``torch_threads``
+    is torch's per-thread setting applied in the worker threads that encode.
+    """
+
+    model: str | None = None
+    """Served when a call asks for the core's default ``embed_model``; ``None`` serves that name."""
+
+    aliases: dict[str, str] = Field(default_factory=dict)
+    """Short names for Hugging Face ids or folders, over the built-in ones (``bge-m3``...)."""
+
+    model_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    """The only folders local models may come from (``os.pathsep``-separated in the env)."""
+
+    trust_remote_code: bool = False
+    offline: bool = Field(default_factory=_hub_offline_from_env)
+    """Never download: use the bundled model, local folders and the Hugging Face cache only."""
+
+    batch_size: PositiveInt = 32
+    normalize: bool = True
+    max_seq_length: PositiveInt | None = None
+    """Lowers the model's own token limit (faster on long texts); it cannot raise it."""
+
+    torch_threads: PositiveInt | None = None
+    concurrency: PositiveInt = 1
+    """Worker threads one client uses at once; a model encodes one batch at a time anyway."""
+
+    idle_unload_seconds: PositiveFloat | None = None
+    """Free a model nobody used for this long; ``None`` keeps it until the process ends."""
+
+    @field_validator("model_roots", mode="before")
+    @classmethod
+    def _path_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
