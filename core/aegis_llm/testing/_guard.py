@@ -14,12 +14,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from functools import cache
+from typing import cast
 
 import pytest
 
 from aegis_llm._capabilities import Capability
 from aegis_llm.testing._operations import OPERATION_PARAMETERS, operations_for
-from aegis_llm.testing._registry import CONTRACT_TESTS, ContractTest
+from aegis_llm.testing._registry import CONTRACT_TESTS, ContractTest, Declarations
 
 __all__ = [
     "MARKER",
@@ -42,9 +43,9 @@ def is_contract(cls: type | None) -> bool:
     return cls is not None and bool(getattr(cls, MARKER, False))
 
 
-def contract_class(item: pytest.Item) -> type | None:
+def contract_class(item: pytest.Item) -> type[Declarations] | None:
     cls: type | None = getattr(item, "cls", None)
-    return cls if is_contract(cls) else None
+    return cast("type[Declarations]", cls) if is_contract(cls) else None
 
 
 def contract_spec(item: pytest.Item) -> ContractTest | None:
@@ -64,10 +65,10 @@ def suite_skipped(item: pytest.Item) -> bool:
     return _NOT_APPLICABLE in item.stash
 
 
-def skip_reason(item: pytest.Item, spec: ContractTest, cls: type) -> str:
+def skip_reason(item: pytest.Item, spec: ContractTest, cls: type[Declarations]) -> str:
     """Why the suite itself leaves this test out, or "" when it must run."""
-    capabilities: frozenset[Capability] = frozenset(cls.capabilities)  # type: ignore[attr-defined]
-    reason = spec.not_applicable(capabilities, cls.transport)  # type: ignore[attr-defined]
+    capabilities = frozenset(cls.capabilities)
+    reason = spec.not_applicable(capabilities, cls.transport)
     if reason:
         return reason
     for parameter, naming_a_model in OPERATION_PARAMETERS.items():
@@ -75,17 +76,20 @@ def skip_reason(item: pytest.Item, spec: ContractTest, cls: type) -> str:
             capabilities, naming_a_model=naming_a_model
         ):
             return "the plugin declares no operation this test could exercise"
-    declared: Mapping[str, str] = cls.contract_skips  # type: ignore[attr-defined]
-    if spec.name in declared:
-        return f"skipped by the plugin: {declared[spec.name]}"
+    if spec.name in cls.contract_skips:
+        return f"skipped by the plugin: {cls.contract_skips[spec.name]}"
     return ""
 
 
 @cache
 def class_problems(cls: type) -> tuple[str, ...]:
-    """What is wrong with a contract subclass's declarations (empty when nothing)."""
+    """What is wrong with a contract subclass's declarations (empty when nothing).
+
+    Checked attribute by attribute, because a subclass may have forgotten any of them.
+    """
     problems: list[str] = []
-    if not isinstance(getattr(cls, "plugin_name", None), str) or not cls.plugin_name:  # type: ignore[attr-defined]
+    name = getattr(cls, "plugin_name", None)
+    if not isinstance(name, str) or not name:
         problems.append("set plugin_name to the plugin's entry-point name")
     capabilities = getattr(cls, "capabilities", None)
     if not isinstance(capabilities, frozenset | set) or not all(

@@ -8,18 +8,28 @@ nothing heavier than the core's enums.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, Protocol, TypeVar
 
 from aegis_llm._capabilities import Capability
 
-__all__ = ["CONTRACT_TESTS", "ContractTest", "Transport", "contract_test"]
+__all__ = ["CONTRACT_TESTS", "ContractTest", "Declarations", "Transport", "contract_test"]
 
 Transport = Literal["http", "in_process"]
 """How a plugin reaches its model: over HTTP (the fault harness applies) or in this process."""
 
 _F = TypeVar("_F", bound=Callable[..., object])
+
+
+class Declarations(Protocol):
+    """What a contract class declares about its plugin (``ProviderContract`` documents it)."""
+
+    plugin_name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    transport: ClassVar[Transport]
+    contract_skips: ClassVar[Mapping[str, str]]
+    contract_overrides: ClassVar[Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from aegis_llm.testing._operations import OPERATION_PARAMETERS, operations_for
 
 if TYPE_CHECKING:
     from aegis_llm.testing._harness import ContractHarness
+    from aegis_llm.testing._registry import ContractTest, Declarations
 
 __all__ = [
     "aegis_contract",
@@ -99,7 +100,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     problems = class_problems(cls)
     if problems:
-        pytest.fail(f"{cls.__name__} breaks the contract's rules: " + "; ".join(problems), False)
+        pytest.fail(
+            f"{cls.__name__} breaks the contract's rules: " + "; ".join(problems), pytrace=False
+        )
     reason = skip_reason(item, spec, cls)
     if reason:
         pytest.skip(reason)
@@ -114,14 +117,22 @@ def pytest_runtest_makereport(
     cls = contract_class(item)
     if spec is None or cls is None:
         return report
-    if report.skipped and not (skip_reason(item, spec, cls) or suite_skipped(item)):
+    if report.skipped and not _stated(item, spec, cls):
+        said = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = (
-            f"{spec.name} was skipped without a stated reason ({report.longrepr}); "
-            "a plugin that cannot pass it must list it in contract_skips with the reason"
+            f"{spec.name} was skipped without a stated reason ({said}); a plugin that "
+            "cannot pass it must list it in contract_skips with the reason"
         )
         if hasattr(report, "wasxfail"):
             del report.wasxfail
     if report.failed:
         report.sections.append((_SECTION, f"{spec.name}: {spec.troubleshooting}"))
     return report
+
+
+def _stated(item: pytest.Item, spec: ContractTest, cls: type[Declarations]) -> bool:
+    """Whether a skip of this contract test has a reason the rules accept."""
+    if class_problems(cls):
+        return False
+    return bool(skip_reason(item, spec, cls)) or suite_skipped(item)
