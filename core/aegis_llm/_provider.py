@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, TypeVar
 
 from aegis_llm._capabilities import HOOK_OF, Capability, ProviderInfo
@@ -47,7 +47,7 @@ class Provider:
     async def chat(self, request: ChatRequest) -> ChatResponse:
         return await self._await(Capability.CHAT, ChatResponse, request=request)
 
-    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+    async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
         iterator = self._iterator(Capability.STREAM, request=request)
         try:
             async for chunk in iterator:
@@ -72,7 +72,7 @@ class Provider:
     async def health(self) -> HealthReport:
         return await self._await(Capability.HEALTH, HealthReport)
 
-    async def pull(self, model: str) -> AsyncIterator[PullProgress]:
+    async def pull(self, model: str) -> AsyncGenerator[PullProgress, None]:
         iterator = self._iterator(Capability.PULL, model=model)
         try:
             async for step in iterator:

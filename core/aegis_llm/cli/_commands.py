@@ -11,7 +11,7 @@ import anyio
 from aegis_llm._client import AsyncClient
 from aegis_llm._inventory import HealthReport
 from aegis_llm.cli._render import ProgressBar, dump_json, human_bytes, table
-from aegis_llm.errors import InvalidRequest
+from aegis_llm.errors import AllProvidersFailed, InvalidRequest
 
 __all__ = ["COMMANDS"]
 
@@ -119,10 +119,13 @@ async def _pick_chat_model(llm: AsyncClient, chain: list[str]) -> str:
     )
     if ranked:
         return ranked[0].id
-    reasons = "; ".join(e.error or e.provider for e in found.errors)
+    if found.errors:
+        raise AllProvidersFailed(
+            f"no chat model: no provider of the chain {','.join(chain)} could list its models",
+            attempts=found.errors,
+        )
     raise InvalidRequest(
-        f"no chat model found in the chain {','.join(chain)}"
-        + (f" ({reasons})" if reasons else ""),
+        f"no chat model found in the chain {','.join(chain)}",
         hint="pass --model, set AEGIS_LLM_CHAT_MODEL, or load a model "
         "(`lms load <model>` / `ollama pull <model>`)",
     )

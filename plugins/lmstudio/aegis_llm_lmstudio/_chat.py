@@ -12,13 +12,13 @@ server in scope puts them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any, cast
+from typing import Any
 
 from aegis_llm import ChatChunk, ChatRequest, ChatResponse, FinishReason, ProviderContext
 from aegis_llm.errors import AegisLLMError, ProtocolError, StreamInterrupted
-from aegis_llm.http import SSEEvent, parse_error_body, parse_json
+from aegis_llm.http import parse_error_body, parse_json
 from aegis_llm_lmstudio._connection import claim, connection
 from aegis_llm_lmstudio._payload import chat_body, check_chat
 from aegis_llm_lmstudio._usage import USAGE_KEYS, finish_reason, usage_from
@@ -80,9 +80,8 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
     finish: FinishReason | None = None
     tail: dict[str, Any] = {}
     try:
-        # HttpApi.stream is an async generator typed as an iterator: close it for sure.
         opened = conn.api.stream(_CHAT, body, "sse", model=model)
-        async with aclosing(cast("AsyncGenerator[SSEEvent, None]", opened)) as events:
+        async with aclosing(opened) as events:
             async for event in events:
                 if event.error is not None:
                     raise conn.reported(parse_error_body(event.error))

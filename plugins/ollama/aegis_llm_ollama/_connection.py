@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import suppress
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
@@ -42,12 +42,8 @@ def api(ctx: ProviderContext) -> HttpApi:
 
 
 def ndjson(ctx: ProviderContext, path: str, body: Any, model: str) -> AsyncGenerator[Any, None]:
-    """POST ``body`` and iterate the decoded NDJSON records; close it with ``aclosing``.
-
-    ``HttpApi.stream`` is an async generator but annotated as an iterator,
-    which hides its ``aclose``; the cast restores what it is.
-    """
-    return cast(AsyncGenerator[Any, None], api(ctx).stream(path, body, "ndjson", model=model))
+    """POST ``body`` and iterate the decoded NDJSON records; close it with ``aclosing``."""
+    return api(ctx).stream(path, body, "ndjson", model=model)
 
 
 async def drain(records: AsyncGenerator[Any, None]) -> None:

@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
+from transformers.utils import logging as transformers_logging
 
 from aegis_llm.errors import ModelNotFound, ProviderError
+
+# A library should not draw progress bars on its caller's terminal: loading a
+# model is reported through health and list_models instead.
+transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 __all__ = ["LoadedWeights", "load"]
 
