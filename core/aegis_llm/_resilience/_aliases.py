@@ -47,8 +47,5 @@ class AliasTable:
     def as_dict(self) -> dict[str, dict[str, str]]:
         return {alias: dict(ids) for alias, ids in self._table.items()}
 
-    def __contains__(self, model: object) -> bool:
-        return model in self._table
-
     def __repr__(self) -> str:
         return f"AliasTable({self._table!r})"

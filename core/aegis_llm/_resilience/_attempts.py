@@ -77,6 +77,3 @@ class AttemptLog:
             retry_state.upcoming_sleep,
             error,
         )
-
-    def failure_summary(self) -> str:
-        return "; ".join(f"{a.provider}: {a.error_type or a.outcome}" for a in self.attempts)

@@ -30,9 +30,6 @@ class Deadline:
     def after(cls, seconds: float, op: str) -> Deadline:
         return cls(anyio.current_time() + seconds, seconds, op)
 
-    def remaining(self) -> float:
-        return self.at - anyio.current_time()
-
     def expired(self, provider: str | None = None) -> ProviderTimeout:
         """The error recorded for a try cut short, or a provider never reached, by the deadline.
 

@@ -53,7 +53,7 @@ class RetryPolicy:
     """
 
     def __init__(self, settings: RetrySettings) -> None:
-        self.max_attempts = settings.max_attempts
+        self._max_attempts = settings.max_attempts
         self._enough = stop_after_attempt(settings.max_attempts)
         self._template = AsyncRetrying(
             sleep=anyio.sleep,
@@ -63,7 +63,7 @@ class RetryPolicy:
         )
 
     def should_retry(self, error: AegisLLMError) -> bool:
-        return self.max_attempts > 1 and worth_repeating(error)
+        return self._max_attempts > 1 and worth_repeating(error)
 
     async def resume(
         self,
