@@ -8,7 +8,7 @@ from typing import Any
 
 from aegis_llm import ChatChunk, ChatRequest, ChatResponse, ProviderContext
 from aegis_llm.errors import AegisLLMError, ProtocolError
-from aegis_llm_ollama._connection import api, drain, ndjson
+from aegis_llm_ollama._connection import api, drain
 from aegis_llm_ollama._errors import ServerReported, interrupted, owned_by
 from aegis_llm_ollama._settings import OllamaSettings
 from aegis_llm_ollama._wire import chat_body, chat_piece, finish_reason, usage
@@ -53,7 +53,7 @@ async def stream_chat(
     provider, model = ctx.name, request.model
     parts: list[str] = []
     last = None
-    records = ndjson(ctx, "/api/chat", body, model)
+    records = api(ctx).stream("/api/chat", body, "ndjson", model=model)
     try:
         async with aclosing(records):
             async for record in records:

@@ -14,7 +14,7 @@ from aegis_llm.http import HttpApi, HttpLimits
 from aegis_llm_ollama._errors import START_HINT, classify
 from aegis_llm_ollama._settings import OllamaSettings
 
-__all__ = ["RESOURCE", "api", "build_api", "drain", "ndjson"]
+__all__ = ["RESOURCE", "api", "build_api", "drain"]
 
 RESOURCE = "ollama.http"
 
@@ -39,11 +39,6 @@ def build_api(ctx: ProviderContext, transport: httpx.AsyncBaseTransport | None =
 def api(ctx: ProviderContext) -> HttpApi:
     """The instance's connection, opened on first use and closed with the client."""
     return ctx.resource(RESOURCE, lambda: build_api(ctx))
-
-
-def ndjson(ctx: ProviderContext, path: str, body: Any, model: str) -> AsyncGenerator[Any, None]:
-    """POST ``body`` and iterate the decoded NDJSON records; close it with ``aclosing``."""
-    return api(ctx).stream(path, body, "ndjson", model=model)
 
 
 async def drain(records: AsyncGenerator[Any, None]) -> None:

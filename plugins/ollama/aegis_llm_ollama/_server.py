@@ -25,7 +25,7 @@ from aegis_llm.errors import (
     RateLimited,
 )
 from aegis_llm.http import HttpApi
-from aegis_llm_ollama._connection import api, drain, ndjson
+from aegis_llm_ollama._connection import api, drain
 from aegis_llm_ollama._errors import EndpointMissing, ServerReported, model_not_found, owned_by
 from aegis_llm_ollama._inventory import (
     loaded_models,
@@ -135,7 +135,8 @@ async def health(ctx: ProviderContext) -> HealthReport:
 
 async def pull(ctx: ProviderContext, model: str) -> AsyncGenerator[PullProgress, None]:
     """Stream ``/api/pull`` progress until ``success``; a re-run resumes the download."""
-    records = ndjson(ctx, "/api/pull", {"model": model, "stream": True}, model)
+    body = {"model": model, "stream": True}
+    records = api(ctx).stream("/api/pull", body, "ndjson", model=model)
     with owned_by(ctx.name):
         try:
             async with aclosing(records):
