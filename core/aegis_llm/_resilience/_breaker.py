@@ -108,10 +108,8 @@ class Breaker:
 
     def describe(self, now: float) -> str:
         """Why a call is being skipped, for the attempt record and the final error."""
-        if self.open_until is None:
-            return "circuit closed"
         cause = f"circuit open after {self.failures} failures in a row"
-        if now < self.open_until:
+        if self.open_until is not None and now < self.open_until:
             return f"{cause}; cooling down, next probe in {self.open_until - now:.1f}s"
         return f"{cause}; another request is probing it now"
 
