@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal, overload
 
 import anyio
@@ -33,7 +33,7 @@ from aegis_llm.http._body import BoundedBody
 from aegis_llm.http._decoders import NDJSONDecoder, SSEDecoder, SSEEvent, parse_json
 from aegis_llm.http._errors import ErrorClassifier, classify_status, parse_error_body
 from aegis_llm.http._limits import Deadlines, HttpLimits
-from aegis_llm.http._secrets import Redactor
+from aegis_llm.http._secrets import Credentials
 
 __all__ = ["HttpApi"]
 
@@ -67,7 +67,7 @@ class HttpApi:
         self.limits = limits or HttpLimits()
         self._start_hint = start_hint
         self._classify = classify
-        self._redact = Redactor(headers or {})
+        self._credentials = Credentials(headers or {})
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers={**_DEFAULT_HEADERS, **(headers or {})},
@@ -123,18 +123,18 @@ class HttpApi:
     @overload
     def stream(
         self, path: str, body: Any, framing: Literal["ndjson"], *, model: str | None = None
-    ) -> AsyncIterator[Any]: ...
+    ) -> AsyncGenerator[Any, None]: ...
     @overload
     def stream(
         self, path: str, body: Any, framing: Literal["sse"], *, model: str | None = None
-    ) -> AsyncIterator[SSEEvent]: ...
+    ) -> AsyncGenerator[SSEEvent, None]: ...
     @overload
     def stream(
         self, path: str, body: Any, framing: Literal["ndjson", "sse"], *, model: str | None = None
-    ) -> AsyncIterator[Any]: ...
+    ) -> AsyncGenerator[Any, None]: ...
     async def stream(
         self, path: str, body: Any, framing: Literal["ndjson", "sse"], *, model: str | None = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """POST ``body`` and yield decoded stream records until the server closes.
 
         Ends with whatever the framing's decoder flushes; deciding whether the
@@ -223,7 +223,11 @@ class HttpApi:
                 hint="the model may be loading; raise AEGIS_LLM_FIRST_BYTE_TIMEOUT",
             )
         answer = BoundedBody(
-            response, deadlines, cap=self.limits.max_response_bytes, provider=self.provider
+            response,
+            deadlines,
+            cap=self.limits.max_response_bytes,
+            provider=self.provider,
+            scrubber=self._credentials.scrubber(),
         )
         if response.status_code < 300:
             return answer
@@ -255,7 +259,7 @@ class HttpApi:
         self, response: httpx.Response, deadlines: Deadlines, model: str | None
     ) -> AegisLLMError:
         if 300 <= response.status_code < 400:
-            location = self._redact(response.headers.get("location", "?"))
+            location = self._credentials.redact(response.headers.get("location", "?"))
             return ProviderError(
                 f"unexpected redirect ({response.status_code}) to {location}; "
                 "redirects are not followed",
@@ -263,13 +267,20 @@ class HttpApi:
                 provider=self.provider,
                 hint="point base_url at the server itself",
             )
-        reader = BoundedBody(response, deadlines, cap=None, provider=self.provider)
+        reader = BoundedBody(
+            response,
+            deadlines,
+            cap=None,
+            provider=self.provider,
+            scrubber=self._credentials.scrubber(),
+        )
         try:
             raw = await reader.read(_ERROR_BODY_LIMIT)
         except AegisLLMError:
             raw = b""
         parsed = parse_error_body(raw)
-        body = dataclasses.replace(parsed, message=self._redact(parsed.message))
+        # Masked again once decoded: JSON escapes can hide a credential from the byte scan.
+        body = dataclasses.replace(parsed, message=self._credentials.redact(parsed.message))
         error = (
             self._classify(response.status_code, body, response.headers) if self._classify else None
         )

@@ -14,6 +14,7 @@ import httpx
 
 from aegis_llm.errors import ProtocolError, ProviderTimeout
 from aegis_llm.http._limits import Deadlines
+from aegis_llm.http._secrets import Scrubber
 
 __all__ = ["BoundedBody"]
 
@@ -28,12 +29,19 @@ class BoundedBody:
     """
 
     def __init__(
-        self, response: httpx.Response, deadlines: Deadlines, *, cap: int | None, provider: str
+        self,
+        response: httpx.Response,
+        deadlines: Deadlines,
+        *,
+        cap: int | None,
+        provider: str,
+        scrubber: Scrubber | None = None,
     ) -> None:
         self._response = response
         self._deadlines = deadlines
         self._cap = cap
         self._provider = provider
+        self._scrubber = scrubber
         self._size = 0
         self._pieces = response.aiter_bytes()
 
@@ -48,7 +56,17 @@ class BoundedBody:
             )
 
     async def next(self) -> bytes | None:
-        """The next piece of the body, ``None`` at its end."""
+        """The next piece of the body (credentials masked), ``None`` at its end."""
+        scrubber = self._scrubber
+        if scrubber is None:
+            return await self._next_raw()
+        while (piece := await self._next_raw()) is not None:
+            masked = scrubber.feed(piece)
+            if masked:
+                return masked
+        return scrubber.flush() or None
+
+    async def _next_raw(self) -> bytes | None:
         deadlines = self._deadlines
         wake = min(anyio.current_time() + deadlines.idle, deadlines.end_at)
         piece: bytes | None = None
