@@ -215,16 +215,20 @@ async def embed(llm: AsyncClient, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def pull(llm: AsyncClient, args: argparse.Namespace, out: TextIO) -> int:
-    bar = None if args.json else ProgressBar(f"pulling {args.model}")
+    """Download with one bar over every layer: Ollama reports progress per layer digest."""
+    bar = ProgressBar(f"pulling {args.model}")
+    layers: dict[str, tuple[int, int]] = {}
     async for step in llm.pull(args.model, provider=args.provider):
         if args.json:
             out.write(step.model_dump_json() + "\n")
-        elif step.total_bytes:
-            assert bar is not None
-            bar.update(step.completed_bytes or 0, step.total_bytes)
+        elif step.digest and step.total_bytes:
+            layers[step.digest] = (step.completed_bytes or 0, step.total_bytes)
+            done = sum(completed for completed, _ in layers.values())
+            total = sum(size for _, size in layers.values())
+            bar.update(done, total, force=done == total)
         else:
-            sys.stderr.write(f"\r{step.status}\x1b[K")
-    if bar:
+            bar.note(step.status)
+    if not args.json:
         bar.finish("done")
     return 0
 

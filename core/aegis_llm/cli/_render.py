@@ -74,6 +74,11 @@ class ProgressBar:
         self._out.write(f"\r{text}  {fmt(rate)}{suffix}\x1b[K")
         self._out.flush()
 
+    def note(self, message: str) -> None:
+        """A status line of its own (``verifying sha256 digest``), above the bar."""
+        self._out.write(f"\r{message}\x1b[K\n")
+        self._out.flush()
+
     def finish(self, message: str) -> None:
         self._out.write(f"\r{self._label} {message}\x1b[K\n")
         self._out.flush()
