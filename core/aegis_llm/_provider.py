@@ -12,7 +12,7 @@ from aegis_llm._inventory import HealthReport, ModelInfo, PullProgress
 from aegis_llm._plugins import PluginHost
 from aegis_llm._requests import ChatRequest, EmbedRequest
 from aegis_llm._results import ChatChunk, ChatResponse, Embeddings
-from aegis_llm.errors import ProtocolError, Unsupported
+from aegis_llm.errors import AegisLLMError, ProtocolError, Unsupported
 
 __all__ = ["Provider"]
 
@@ -54,6 +54,9 @@ class Provider:
                 if not isinstance(chunk, ChatChunk):
                     raise self._wrong_type(Capability.STREAM, chunk, ChatChunk)
                 yield chunk
+        except AegisLLMError as exc:
+            self._claim(exc)
+            raise
         finally:
             closer = getattr(iterator, "aclose", None)
             if closer is not None:
@@ -77,6 +80,9 @@ class Provider:
         try:
             async for step in iterator:
                 yield step
+        except AegisLLMError as exc:
+            self._claim(exc)
+            raise
         finally:
             closer = getattr(iterator, "aclose", None)
             if closer is not None:
@@ -97,7 +103,11 @@ class Provider:
         pending = self._call(capability, **kwargs)
         if not inspect.isawaitable(pending):
             raise self._wrong_type(capability, pending, "an awaitable")
-        result = await pending
+        try:
+            result = await pending
+        except AegisLLMError as exc:
+            self._claim(exc)
+            raise
         if not isinstance(result, kind):
             raise self._wrong_type(capability, result, kind)
         return result
@@ -107,6 +117,11 @@ class Provider:
         if not hasattr(iterator, "__anext__"):
             raise self._wrong_type(capability, iterator, "an async iterator")
         return iterator  # type: ignore[no-any-return]
+
+    def _claim(self, exc: AegisLLMError) -> None:
+        """Name this provider on an error its plugin raised without saying whose it was."""
+        if exc.provider is None:
+            exc.provider = self.name
 
     def _wrong_type(self, capability: Capability, got: object, want: object) -> ProtocolError:
         wanted = want.__name__ if isinstance(want, type) else want

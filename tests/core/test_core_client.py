@@ -168,3 +168,11 @@ def test_blocking_client_has_the_same_methods() -> None:
         assert [r.status for r in llm.health()] == ["up"]
         with pytest.raises(AllProvidersFailed):
             llm.chat("hi", model="m", chain=["nobody"])
+
+
+async def test_errors_raised_without_a_provider_name_are_claimed() -> None:
+    anonymous = Scripted("alpha", error=ModelNotFound("no such model"))
+    async with client_with(anonymous, chain=["alpha"]) as llm:
+        with pytest.raises(AllProvidersFailed) as caught:
+            await llm.chat("hi", model="m")
+    assert caught.value.attempts[0].error == "alpha: no such model"
