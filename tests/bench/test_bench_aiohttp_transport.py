@@ -1,8 +1,8 @@
 """The aiohttp-backed httpx transport prototype behaves like httpx's own where HttpApi cares.
 
-The same answer and stream lines as the default transport, `httpx.ConnectError` for a refused port (so
-aegis-llm fails over), `httpx.ReadTimeout` when the server stalls, and a clear refusal
-under trio, where the default transport must be used.
+The same answer and stream lines as the default transport, `httpx.ConnectError` for a
+refused port (so aegis-llm fails over), `httpx.ReadTimeout` when the server stalls, and a
+clear refusal under trio, where the default transport must be used.
 """
 
 from __future__ import annotations
