@@ -111,6 +111,7 @@ class Client:
         dimensions: int | None = None,
         truncate: bool = True,
         extra: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Embeddings:
         return self._portal.call(
             lambda: self._async.embed(
@@ -120,6 +121,7 @@ class Client:
                 dimensions=dimensions,
                 truncate=truncate,
                 extra=extra,
+                timeout=timeout,
             )
         )
 

@@ -163,7 +163,7 @@ def test_blocking_client_has_the_same_methods() -> None:
     with Client(settings, host=host) as llm:
         assert llm.chat("hi", model="m").content == "hello world"
         assert "".join(c.content for c in llm.stream_chat("hi", model="m")) == "hello world"
-        assert llm.embed("abc", model="m").vectors == [[3.0, 0.5, -0.5]]
+        assert llm.embed("abc", model="m", timeout=5).vectors == [[3.0, 0.5, -0.5]]
         assert [m.id for m in llm.list_models()] == ["alpha-model"]
         assert [r.status for r in llm.health()] == ["up"]
         with pytest.raises(AllProvidersFailed):
