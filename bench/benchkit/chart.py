@@ -54,7 +54,7 @@ def write_chart(run: Run, path: Path) -> Path:
     if not groups:
         raise NoChart("no client other than raw httpx was measured")
     height = 0.8 / len(bars)
-    figure, axes = plt.subplots(figsize=(10, 0.55 * len(groups) + 1.5))
+    figure, axes = plt.subplots(figsize=(12, 0.55 * len(groups) + 1.5))
     for index, (family, values) in enumerate(bars.items()):
         positions = [g + index * height for g in range(len(groups))]
         axes.barh(positions, values, height=height, label=FAMILIES[family])
@@ -64,7 +64,7 @@ def write_chart(run: Run, path: Path) -> Path:
     axes.axvline(1.0, color="black", linestyle="--", linewidth=1)
     axes.set_xlabel("x raw httpx on the same API (lower is better)")
     axes.set_title("aegis-llm and alternatives, relative to raw httpx")
-    axes.legend(loc="lower right", fontsize="small")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

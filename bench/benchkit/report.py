@@ -22,7 +22,6 @@ _HTTP_ROWS = (
     ("throughput", "rps", "64 in flight: time per request (httpx req/s ÷ req/s)"),
     ("embed", "median", "256 x 1024-dim embeddings, median"),
 )
-_OFFICIAL = {"ollama": "ollama", "openai": "openai"}
 
 
 def format_value(value: float | None, unit: str) -> str:
