@@ -229,7 +229,7 @@ class AsyncClient:
             inputs=inputs,
             dimensions=dimensions,
             truncate=truncate,
-            extra=dict(extra or {}),
+            extra={} if extra is None else extra,
         )
         names = self._chain(chain, self.settings.embed_chain)
         self._spaces.check_call(request.model, names)

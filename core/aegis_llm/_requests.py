@@ -121,8 +121,12 @@ def validate_request(kind: type[_Model], **fields: object) -> _Model:
         ) from None
 
 
-def as_messages(messages: Sequence[MessageInput] | str) -> list[object]:
-    """Accept the shapes people write (a bare string is one user turn)."""
+def as_messages(messages: Sequence[MessageInput] | str) -> object:
+    """Accept the shapes people write (a bare string is one user turn).
+
+    Anything else goes to validation untouched, so a wrong type becomes
+    ``InvalidRequest`` there rather than a ``TypeError`` here.
+    """
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
-    return list(messages)
+    return messages
