@@ -62,7 +62,7 @@ def test_ndjson_arbitrary_bytes_give_values_or_protocol_error(data: bytes, cuts:
 def test_ndjson_line_limit() -> None:
     decoder = NDJSONDecoder(max_line_bytes=10)
     with pytest.raises(ProtocolError, match="exceeded 10 bytes"):
-        decoder.feed(b'{"a": "' + b"x" * 20)
+        list(decoder.feed(b'{"a": "' + b"x" * 20))
 
 
 def run_sse(parts: list[bytes]) -> list[SSEEvent]:

@@ -44,6 +44,14 @@ class BoundedBody:
         self._scrubber = scrubber
         self._size = 0
         self._pieces = response.aiter_bytes()
+        self._exhausted = False
+        # httpx's transports (and ours, for aiohttp) read this per-request dict before
+        # every socket read, so setting "read" bounds each wait without a cancel scope
+        # per piece (measured: a scope per piece was the largest cost of a long stream).
+        # A custom transport that ignores it gets no idle or total bound.
+        self._timeouts: dict[str, float | None] = response.request.extensions.setdefault(
+            "timeout", {}
+        )
 
     def check_declared_size(self) -> None:
         """Refuse a body whose ``Content-Length`` is over the cap, before reading any of it."""
@@ -68,20 +76,23 @@ class BoundedBody:
 
     async def _next_raw(self) -> bytes | None:
         deadlines = self._deadlines
-        wake = min(anyio.current_time() + deadlines.idle, deadlines.end_at)
-        piece: bytes | None = None
-        with anyio.CancelScope(deadline=wake) as scope:
-            try:
-                piece = await anext(self._pieces, None)
-            except (httpx.TransportError, httpx.StreamError) as exc:
-                raise ProtocolError(
-                    f"the answer broke off: {type(exc).__name__}",
-                    provider=self._provider,
-                    hint="the server closed the connection mid-answer; check its log",
-                ) from exc
-        if scope.cancelled_caught:
-            raise self._timed_out(total=wake >= deadlines.end_at)
+        remaining = deadlines.end_at - anyio.current_time()
+        if remaining <= 0:
+            raise self._timed_out(total=True)
+        wait = min(deadlines.idle, remaining)
+        self._timeouts["read"] = wait
+        try:
+            piece = await anext(self._pieces, None)
+        except httpx.ReadTimeout:
+            raise self._timed_out(total=wait == remaining) from None
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise ProtocolError(
+                f"the answer broke off: {type(exc).__name__}",
+                provider=self._provider,
+                hint="the server closed the connection mid-answer; check its log",
+            ) from exc
         if piece is None:
+            self._exhausted = True
             return None
         self._size += len(piece)
         if self._cap is not None and self._size > self._cap:
@@ -108,7 +119,8 @@ class BoundedBody:
     async def aclose(self) -> None:
         """Release the connection, even while the caller is being cancelled."""
         with anyio.CancelScope(shield=True):
-            await self._unwind()
+            if not self._exhausted:
+                await self._unwind()
             await self._response.aclose()
 
     async def _unwind(self) -> None:

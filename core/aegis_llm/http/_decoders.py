@@ -8,6 +8,7 @@ past ``max_line_bytes`` is an error instead of unbounded memory.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,14 @@ __all__ = ["NDJSONDecoder", "SSEDecoder", "SSEEvent", "parse_json"]
 
 
 def parse_json(data: bytes | str, *, what: str = "response") -> Any:
-    """``json.loads`` whose only failure is ``ProtocolError``."""
+    """``json.loads`` whose only failure is ``ProtocolError``.
+
+    Bytes are decoded as UTF-8 first: ``json.loads`` on ``str`` is measurably
+    faster than letting it detect the encoding of ``bytes``, and JSON on the
+    wire is UTF-8 (RFC 8259).
+    """
     try:
-        return json.loads(data)
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
     except (ValueError, RecursionError) as exc:
         preview = data[:80] if isinstance(data, str) else data[:80].decode("utf-8", "replace")
         raise ProtocolError(f"malformed JSON in {what}: {exc} (starts {preview!r})") from None
@@ -66,10 +72,15 @@ class NDJSONDecoder:
     def __init__(self, *, max_line_bytes: int = 8 * 1024 * 1024) -> None:
         self._lines = _LineSplitter(max_line_bytes)
 
-    def feed(self, data: bytes) -> list[Any]:
-        return [
-            parse_json(line, what="stream line") for line in self._lines.feed(data) if line.strip()
-        ]
+    def feed(self, data: bytes) -> Iterator[Any]:
+        """The values of the lines ``data`` completes, parsed one at a time.
+
+        Lazy on purpose: a malformed line surfaces only after every good
+        line before it was handed on, whatever the network's chunking.
+        """
+        for line in self._lines.feed(data):
+            if line.strip():
+                yield parse_json(line, what="stream line")
 
     def close(self) -> list[Any]:
         """Decode a final line that had no newline (servers may omit the last one)."""
