@@ -64,7 +64,7 @@ def install(*, dev: bool) -> None:
     _check([*pip, "--upgrade", "pip", "setuptools"])
     cpu_index = ["--extra-index-url", TORCH_CPU_INDEX] if _resolves(TORCH_CPU_HOST) else []
     _check([*pip, "--no-deps", *cpu_index, TORCH])
-    editable = [".[dev]" if dev else ".", *PLUGINS]
+    editable = [".[dev,bench]" if dev else ".", *PLUGINS]
     if dev:
         editable += [d for d in TEST_DISTRIBUTIONS if (ROOT / d).exists()]
     _check([*pip, *(arg for path in editable for arg in ("-e", path))])
