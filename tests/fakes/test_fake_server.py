@@ -80,7 +80,7 @@ def test_stop_closes_idle_keep_alive_connections() -> None:
 def test_idle_keep_alive_connections_are_closed_like_node(
     make_ollama: Callable[..., FakeOllama],
 ) -> None:
-    server = make_ollama(idle_timeout=0.05)
+    server = make_ollama(idle_timeout=0.3)
 
     with httpx.Client(base_url=server.url) as client:
         client.get("/")
