@@ -109,8 +109,8 @@ async def test_a_gigabyte_answer_stops_at_max_response_bytes(
 
 
 async def test_a_stream_larger_than_max_response_bytes_is_cut() -> None:
-    endless = StreamResponse(itertools.repeat(RECORD * 256))
-    with FakeServer(lambda request: endless) as server:
+    four_mib = StreamResponse(itertools.repeat(RECORD * 256, 1024))
+    with FakeServer(lambda request: four_mib) as server:
         api = api_for(server, replace(SHORT, max_response_bytes=1 << 20, stream_timeout=60))
         received: list[Any] = []
         with pytest.raises(ProtocolError, match="max_response_bytes"):

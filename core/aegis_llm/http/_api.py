@@ -14,7 +14,6 @@ so cannot bound a server that trickles.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal, overload
 
@@ -33,6 +32,7 @@ from aegis_llm.http._body import BoundedBody
 from aegis_llm.http._decoders import NDJSONDecoder, SSEDecoder, SSEEvent, parse_json
 from aegis_llm.http._errors import ErrorClassifier, classify_status, parse_error_body
 from aegis_llm.http._limits import Deadlines, HttpLimits
+from aegis_llm.http._payload import OneShot, encode_json
 from aegis_llm.http._secrets import Credentials
 
 __all__ = ["HttpApi"]
@@ -48,7 +48,8 @@ class HttpApi:
 
     ``start_hint`` is what a user should do when nothing listens (``ollama
     serve``); ``classify`` lets a plugin recognise its server's special errors
-    before the generic status mapping applies.
+    before the generic status mapping applies. Without a ``transport``, the
+    limits' choice (the ``http_transport`` setting) moves the bytes.
     """
 
     def __init__(
@@ -68,6 +69,11 @@ class HttpApi:
         self._start_hint = start_hint
         self._classify = classify
         self._credentials = Credentials(headers or {})
+        if transport is None and self.limits.transport == "aiohttp":
+            # Imported here: plugin discovery must not pay for aiohttp, and most users lack it.
+            from aegis_llm.http._aiohttp import AiohttpTransport
+
+            transport = AiohttpTransport(max_connections=self.limits.max_connections)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers={**_DEFAULT_HEADERS, **(headers or {})},
@@ -175,8 +181,9 @@ class HttpApi:
         if timeout is not None:
             connect = min(timeout, self.limits.connect_timeout)
             extra["timeout"] = httpx.Timeout(None, connect=connect)
+        content = b""
         if body is not None:
-            extra["content"] = self._encode(body)
+            content = extra["content"] = encode_json(body, provider=self.provider)
             extra["headers"] = {"Content-Type": "application/json"}
         try:
             request = self._client.build_request(method, path, **extra)
@@ -194,20 +201,8 @@ class HttpApi:
                 provider=self.provider,
                 hint="plugins pass paths relative to base_url",
             )
+        request.stream = OneShot(content)  # not httpx's generator: see _payload
         return request
-
-    def _encode(self, body: Any) -> bytes:
-        """Strict JSON, so a value no server can read fails here as the caller's mistake."""
-        try:
-            return json.dumps(
-                body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-            ).encode()
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise InvalidRequest(
-                f"the request cannot be sent as JSON: {exc}",
-                provider=self.provider,
-                hint="pass only JSON values (str, number, bool, None, list, dict) in extra",
-            ) from None
 
     async def _open(
         self, request: httpx.Request, deadlines: Deadlines, model: str | None

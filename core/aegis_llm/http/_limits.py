@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import anyio
 
 from aegis_llm._context import ProviderContext
+from aegis_llm._settings import HttpTransport
 
 __all__ = ["Deadlines", "HttpLimits"]
 
@@ -27,7 +28,9 @@ class HttpLimits:
     ``stream_timeout`` bounds one whole exchange, streamed or not, so a server
     trickling a byte at a time cannot keep a caller forever.
     ``max_response_bytes`` bounds a whole body (a stream too) and
-    ``max_line_bytes`` one NDJSON line or SSE event.
+    ``max_line_bytes`` one NDJSON line or SSE event. ``transport`` is not a
+    bound but travels with them, as every plugin already hands these to its
+    ``HttpApi``: choosing aiohttp then needs no change in any plugin.
     """
 
     connect_timeout: float = 3.0
@@ -37,6 +40,7 @@ class HttpLimits:
     max_response_bytes: int = 64 * 1024 * 1024
     max_line_bytes: int = 8 * 1024 * 1024
     max_connections: int = 100
+    transport: HttpTransport = "httpx"
 
     @classmethod
     def from_context(cls, ctx: ProviderContext) -> HttpLimits:
@@ -49,6 +53,7 @@ class HttpLimits:
             max_response_bytes=core.max_response_bytes,
             max_line_bytes=core.max_line_bytes,
             max_connections=core.max_connections,
+            transport=core.http_transport,
         )
 
 
