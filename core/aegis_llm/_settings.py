@@ -37,6 +37,7 @@ __all__ = [
     "AegisSettings",
     "BreakerSettings",
     "HttpProviderSettings",
+    "HttpTransport",
     "ProviderSettings",
     "RetrySettings",
     "config_file",
@@ -54,6 +55,9 @@ def _split_names(value: object) -> object:
 
 
 NameList = Annotated[list[Annotated[str, Field(pattern=_NAME_PATTERN)]], NoDecode]
+
+HttpTransport = Literal["httpx", "aiohttp"]
+"""What moves the HTTP plugins' bytes: httpx's own pool (any backend), or aiohttp (asyncio)."""
 
 
 class RetrySettings(BaseModel):
@@ -123,6 +127,7 @@ class AegisSettings(BaseSettings):
     max_response_bytes: PositiveInt = 64 * 1024 * 1024
     max_line_bytes: PositiveInt = 8 * 1024 * 1024
     max_connections: PositiveInt = 100
+    http_transport: HttpTransport = "httpx"
 
     retry: RetrySettings = RetrySettings()
     breaker: BreakerSettings = BreakerSettings()
