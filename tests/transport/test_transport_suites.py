@@ -2,8 +2,8 @@
 
 They run in a child pytest with ``AEGIS_TEST_HTTP_TRANSPORT=aiohttp``, which the
 root conftest turns into the aiohttp transport for every ``HttpApi`` built
-without an explicit one (``LEFT_OUT`` says what is left out and why). A probe
-plugin reports which test files really sent their requests through aiohttp.
+without an explicit one. A probe plugin reports which test files really sent
+their requests through aiohttp.
 """
 
 from __future__ import annotations
@@ -19,30 +19,22 @@ import pytest
 pytest.importorskip("aiohttp")
 
 ROOT = Path(__file__).resolve().parents[2]
+REAL_SERVER = "plugins/lmstudio/tests/test_lmstudio_realserver.py"
+"""Run too, but not required to reach aiohttp: it skips where llama.cpp's server is missing."""
 SUITES = (
     "plugins/ollama/tests/test_ollama_fake.py",
     "plugins/ollama/tests/test_ollama_contract.py",
     "plugins/lmstudio/tests/test_lmstudio_fake.py",
     "plugins/lmstudio/tests/test_lmstudio_contract.py",
-    "plugins/lmstudio/tests/test_lmstudio_realserver.py",
-    "tests/reliability",
-    "tests/resilience/test_resilience_http.py",
-)
-LEFT_OUT = ("trio", "test_reliability_parsers", "test_reliability_input", "test_reliability_load")
-"""trio's runs (aiohttp is asyncio-only), two input fuzzers that never reach a socket,
-and the 20-second load test."""
-UNLESS = " and ".join(f"not {name}" for name in LEFT_OUT)
-OVER_AIOHTTP = (
-    "plugins/ollama/tests/test_ollama_fake.py",
-    "plugins/ollama/tests/test_ollama_contract.py",
-    "plugins/lmstudio/tests/test_lmstudio_fake.py",
-    "plugins/lmstudio/tests/test_lmstudio_contract.py",
+    REAL_SERVER,
     "tests/reliability/test_reliability_limits.py",
+    "tests/reliability/test_reliability_cancellation.py",
     "tests/reliability/test_reliability_secrets.py",
+    "tests/reliability/test_reliability_settings.py",
     "tests/resilience/test_resilience_http.py",
 )
-"""Files that must have sent requests through aiohttp (the real-server file is
-left out: it skips where llama.cpp's server is not installed)."""
+"""The suites that drive the HTTP plugins and ``HttpApi`` over real sockets (the
+20-second load test aside). trio's runs are left out: aiohttp is asyncio-only."""
 
 
 def test_the_suites_pass_over_aiohttp(tmp_path: Path) -> None:
@@ -57,7 +49,7 @@ def test_the_suites_pass_over_aiohttp(tmp_path: Path) -> None:
     }
     env.pop("PYTEST_CURRENT_TEST", None)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "transport_probe", "-k", UNLESS, *SUITES],
+        [sys.executable, "-m", "pytest", "-q", "-p", "transport_probe", "-k", "not trio", *SUITES],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -66,4 +58,4 @@ def test_the_suites_pass_over_aiohttp(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     sent = json.loads(report.read_text())
-    assert [name for name in OVER_AIOHTTP if not sent.get(name)] == []
+    assert [name for name in SUITES if name != REAL_SERVER and not sent.get(name)] == []
