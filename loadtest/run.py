@@ -19,8 +19,8 @@ import sys
 import time
 
 import anyio
-from loadkit.probes import ConnectionPeaks, rss_bytes
-from loadkit.report import Figures, mib
+from loadkit.probes import ConnectionPeaks, rss_mib
+from loadkit.report import Figures
 from loadkit.servers import REPLY, Servers
 from loadkit.workload import CHAT_MODEL, EMBED_MODEL, Tally, plan, run
 
@@ -69,13 +69,13 @@ async def measure(args: argparse.Namespace, servers: Servers, figures: Figures) 
     core = settings(args.max_connections)
     overrides = {name: {"base_url": url} for name, url in servers.urls.items()}
     kinds = plan(args.requests, args.seed)
-    tally = Tally(expected_text=REPLY)
+    tally = Tally(args.requests, expected_text=REPLY)
     step = max(1, args.requests // CHECKPOINTS)
     watchdog = core.timeout + core.stream_timeout + 5.0
 
     def on_done(done: int) -> None:
         if done % step == 0:
-            figures.rss_checkpoints_mib.append(mib(rss_bytes()))
+            figures.rss_checkpoints_mib.append(rss_mib())
 
     started = time.perf_counter()
     with ConnectionPeaks(servers.urls) as probe:
@@ -95,7 +95,7 @@ async def measure(args: argparse.Namespace, servers: Servers, figures: Figures) 
     figures.probe_samples = probe.samples
     figures.kinds = dict(tally.kinds)
     figures.duplicated = tally.duplicated
-    figures.summarise(tally.counts(), tally.durations)
+    figures.summarise(tally.counts(), tally.answered_seconds())
 
 
 def main(argv: list[str] | None = None) -> int:

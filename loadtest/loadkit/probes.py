@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 
 import psutil  # type: ignore[import-untyped]  # ships no stubs
 
-__all__ = ["ConnectionPeaks", "rss_bytes"]
+__all__ = ["ConnectionPeaks", "rss_mib"]
 
 _PROCESS = psutil.Process()
 
 
-def rss_bytes() -> int:
-    return int(_PROCESS.memory_info().rss)
+def rss_mib() -> float:
+    return float(_PROCESS.memory_info().rss) / (1024 * 1024)
 
 
 def open_sockets(ports: dict[str, int]) -> dict[str, int]:

@@ -10,12 +10,10 @@ from typing import Any
 
 from loadkit.servers import ServerCounters
 
-__all__ = ["Figures", "mib", "percentile"]
-
-_MIB = 1024 * 1024
+__all__ = ["Figures"]
 
 
-def percentile(values: list[float], share: float) -> float:
+def _percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -48,9 +46,9 @@ class Figures:
     def summarise(self, outcomes: Counter[str], durations: list[float]) -> None:
         self.outcomes = dict(outcomes.most_common())
         self.latencies = {
-            "p50": percentile(durations, 0.50),
-            "p95": percentile(durations, 0.95),
-            "p99": percentile(durations, 0.99),
+            "p50": _percentile(durations, 0.50),
+            "p95": _percentile(durations, 0.95),
+            "p99": _percentile(durations, 0.99),
             "max": max(durations, default=0.0),
             "mean": statistics.fmean(durations) if durations else 0.0,
         }
@@ -158,7 +156,3 @@ class Figures:
 
 def _kinds(kinds: dict[str, int]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
-
-
-def mib(value: int) -> float:
-    return value / _MIB

@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Literal
 
 import anyio
@@ -36,25 +35,31 @@ def plan(count: int, seed: int) -> list[Kind]:
     return [chooser.choice(_KINDS) for _ in range(count)]
 
 
-@dataclass(slots=True)
 class Tally:
-    """One record per request: its kind, its outcome and how long it took."""
+    """One record per request: its outcome and how long it took.
 
-    expected_text: str
-    outcomes: dict[int, str] = field(default_factory=dict)
-    durations: list[float] = field(default_factory=list)
-    duplicated: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)
+    Allocated in full up front, so the run's own bookkeeping does not grow
+    while the client's memory is being watched.
+    """
+
+    def __init__(self, count: int, expected_text: str) -> None:
+        self.expected_text = expected_text
+        self.outcomes: list[str | None] = [None] * count
+        self.seconds = [0.0] * count
+        self.duplicated = 0
+        self.kinds: Counter[str] = Counter()
 
     def record(self, index: int, outcome: str, seconds: float) -> None:
-        if index in self.outcomes:
+        if self.outcomes[index] is not None:
             self.duplicated += 1
         self.outcomes[index] = outcome
-        if outcome == "answered":
-            self.durations.append(seconds)
+        self.seconds[index] = seconds
 
     def counts(self) -> Counter[str]:
-        return Counter(self.outcomes.values())
+        return Counter(outcome for outcome in self.outcomes if outcome is not None)
+
+    def answered_seconds(self) -> list[float]:
+        return [s for s, o in zip(self.seconds, self.outcomes, strict=True) if o == "answered"]
 
 
 async def run(

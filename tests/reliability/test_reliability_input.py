@@ -49,12 +49,12 @@ message_like = st.one_of(
     st.dictionaries(message_keys, values | roles, max_size=4),
     values,
 )
-# Sequences only: a message list that is not iterable at all is a known core bug (below).
 messages = st.one_of(
     st.text(max_size=20),
     st.lists(message_like, max_size=3),
     st.tuples(message_like),
     st.lists(values, max_size=2),
+    values,
 )
 option_names = st.sampled_from(
     ["temperature", "top_p", "max_tokens", "seed", "stop", "response_format", "extra", "bogus"]
@@ -86,7 +86,7 @@ async def test_any_chat_is_answered_or_rejected_before_any_provider(
     model=models,
     dimensions=values,
     truncate=values,
-    extra=st.dictionaries(st.text(max_size=8), values, max_size=3),
+    extra=st.dictionaries(st.text(max_size=8), values, max_size=3) | values,
 )
 @EXAMPLES
 async def test_any_embed_is_answered_or_rejected_before_any_provider(
