@@ -47,20 +47,8 @@ class Provider:
     async def chat(self, request: ChatRequest) -> ChatResponse:
         return await self._await(Capability.CHAT, ChatResponse, request=request)
 
-    async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
-        iterator = self._iterator(Capability.STREAM, request=request)
-        try:
-            async for chunk in iterator:
-                if not isinstance(chunk, ChatChunk):
-                    raise self._wrong_type(Capability.STREAM, chunk, ChatChunk)
-                yield chunk
-        except AegisLLMError as exc:
-            self._claim(exc)
-            raise
-        finally:
-            closer = getattr(iterator, "aclose", None)
-            if closer is not None:
-                await closer()
+    def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+        return self._iterate(Capability.STREAM, ChatChunk, request=request)
 
     async def embed(self, request: EmbedRequest) -> Embeddings:
         return await self._await(Capability.EMBED, Embeddings, request=request)
@@ -75,18 +63,8 @@ class Provider:
     async def health(self) -> HealthReport:
         return await self._await(Capability.HEALTH, HealthReport)
 
-    async def pull(self, model: str) -> AsyncGenerator[PullProgress, None]:
-        iterator = self._iterator(Capability.PULL, model=model)
-        try:
-            async for step in iterator:
-                yield step
-        except AegisLLMError as exc:
-            self._claim(exc)
-            raise
-        finally:
-            closer = getattr(iterator, "aclose", None)
-            if closer is not None:
-                await closer()
+    def pull(self, model: str) -> AsyncGenerator[PullProgress, None]:
+        return self._iterate(Capability.PULL, PullProgress, model=model)
 
     async def load_model(self, model: str) -> ModelInfo:
         return await self._await(Capability.LOAD, ModelInfo, model=model)
@@ -111,6 +89,24 @@ class Provider:
         if not isinstance(result, kind):
             raise self._wrong_type(capability, result, kind)
         return result
+
+    async def _iterate(
+        self, capability: Capability, kind: type[_T], **kwargs: Any
+    ) -> AsyncGenerator[_T, None]:
+        """Relay a plugin's iterator, checking each item and always closing it."""
+        iterator = self._iterator(capability, **kwargs)
+        try:
+            async for item in iterator:
+                if not isinstance(item, kind):
+                    raise self._wrong_type(capability, item, kind)
+                yield item
+        except AegisLLMError as exc:
+            self._claim(exc)
+            raise
+        finally:
+            closer = getattr(iterator, "aclose", None)
+            if closer is not None:
+                await closer()
 
     def _iterator(self, capability: Capability, **kwargs: Any) -> AsyncIterator[Any]:
         iterator = self._call(capability, **kwargs)
