@@ -101,7 +101,27 @@ ModelAliases = dict[
 """``{logical model name: {provider instance: that provider's model id}}``."""
 
 
-class AegisSettings(BaseSettings):
+class _Layered(BaseSettings):
+    """Arguments over environment over the config file's table, over defaults."""
+
+    @classmethod
+    def _file_layer(cls) -> Mapping[str, Any]:
+        """This class's table of the config file (none by default)."""
+        return {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _MappingSource(settings_cls, cls._file_layer()))
+
+
+class AegisSettings(_Layered):
     """The core's settings. Every timeout is in seconds."""
 
     model_config = SettingsConfigDict(
@@ -140,15 +160,8 @@ class AegisSettings(BaseSettings):
         return _split_names(value)
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _MappingSource(settings_cls, _file_values()))
+    def _file_layer(cls) -> Mapping[str, Any]:
+        return _file_values()
 
     @classmethod
     def load(cls, **overrides: Any) -> AegisSettings:
@@ -168,7 +181,7 @@ class AegisSettings(BaseSettings):
         return table
 
 
-class ProviderSettings(BaseSettings):
+class ProviderSettings(_Layered):
     """Base class for a provider plugin's settings.
 
     Subclass it with the plugin's own fields; the core binds the environment
@@ -227,15 +240,8 @@ def load_provider_settings(
         model_config = SettingsConfigDict(env_prefix=prefix)
 
         @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _MappingSource(settings_cls, table))
+        def _file_layer(cls) -> Mapping[str, Any]:
+            return table
 
     _Bound.__name__ = _Bound.__qualname__ = settings_class.__name__
     try:
