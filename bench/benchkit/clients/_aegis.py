@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from benchkit import workload
 from benchkit.clients._base import Api, Opener, Session, Unavailable
@@ -14,7 +13,6 @@ __all__ = ["PLUGIN_OF", "opener"]
 PLUGIN_OF: dict[Api, str] = {"ollama": "ollama", "openai": "lmstudio"}
 """The plugin that speaks each API."""
 
-Prepare = Callable[[Any], None]
 """Called with the fresh `AsyncClient` before its first request (the transport prototype)."""
 
 
@@ -22,14 +20,14 @@ def _chat_model(api: Api) -> str:
     return workload.CHAT_MODEL_OLLAMA if api == "ollama" else workload.CHAT_MODEL_OPENAI
 
 
-def opener(api: Api, prepare: Prepare | None = None) -> Opener:
+def opener(api: Api, transport: str = "httpx") -> Opener:
     try:
         from aegis_llm import AegisSettings, AsyncClient, Capability
     except ImportError as error:
         raise Unavailable("aegis-llm is not installed") from error
 
     plugin = PLUGIN_OF[api]
-    settings = AegisSettings.load(chain=[plugin], embed_chain=[plugin])
+    settings = AegisSettings.load(chain=[plugin], embed_chain=[plugin], http_transport=transport)
     probe = AsyncClient(settings)
     status = {s.name: s for s in probe.plugins}.get(plugin)
     if status is None or status.status != "loaded":
@@ -66,8 +64,6 @@ def opener(api: Api, prepare: Prepare | None = None) -> Opener:
     @asynccontextmanager
     async def open_session(base_url: str) -> AsyncIterator[Session]:
         client = AsyncClient(settings, provider_settings={plugin: {"base_url": base_url}})
-        if prepare is not None:
-            prepare(client)
         async with client:
             yield _Aegis(client)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import partial
 from typing import Final
 
@@ -17,7 +18,7 @@ FAMILIES: dict[str, str] = {
     "official": "official client",
     "litellm": "LiteLLM",
     "aiohttp": "raw aiohttp",
-    "aegis+aiohttp": "aegis-llm + aiohttp transport (prototype)",
+    "aegis+aiohttp": "aegis-llm, http_transport=aiohttp",
 }
 """Column keys and their headings, in table order."""
 
@@ -55,13 +56,11 @@ def _raw_aiohttp(api: Api) -> Opener:
 
 
 def _aegis_aiohttp(api: Api) -> Opener:
-    try:
-        from benchkit import aiohttp_transport
-    except ImportError as error:
-        raise Unavailable("the `aiohttp` package is not installed (bench extra)") from error
-    from benchkit.clients import _aegis, _transport
+    if importlib.util.find_spec("aiohttp") is None:
+        raise Unavailable("the `aiohttp` package is not installed (aegis-llm[aiohttp])")
+    from benchkit.clients import _aegis
 
-    return _aegis.opener(api, _transport.preparer(api, aiohttp_transport.AiohttpTransport))
+    return _aegis.opener(api, transport="aiohttp")
 
 
 _OPENERS = {
