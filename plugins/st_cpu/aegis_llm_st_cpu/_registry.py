@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aegis_llm_st_cpu._openmp import short_spins_while_torch_loads
+
 if TYPE_CHECKING:
     from aegis_llm_st_cpu._loader import LoadedWeights
 
@@ -81,7 +83,8 @@ class ModelRegistry:
             found = self.get(key)
             if found is not None:
                 return found
-            from aegis_llm_st_cpu import _loader  # imports torch: only on the first load
+            with short_spins_while_torch_loads():
+                from aegis_llm_st_cpu import _loader  # imports torch: only on the first load
 
             weights = _loader.load(
                 key.folder, trust_remote_code=key.trust_remote_code, name=name, provider=provider

@@ -66,6 +66,17 @@ async def test_small_batches_keep_input_order(
 
 
 @pytest.mark.anyio
+async def test_results_are_what_validation_would_build(tiny_root: Path, tiny_model: Path) -> None:
+    """The plugin skips validating its vectors; they must pass it unchanged anyway."""
+    texts = [" ".join(["cat"] * n) for n in (3, 9, 1, 12, 5)]
+    async with st_cpu_client(model_roots=[tiny_root], batch_size=2) as llm:
+        result = await embed_direct(llm, texts, str(tiny_model))
+    assert Embeddings.model_validate(result.model_dump()) == result
+    assert {type(value) for row in result.vectors for value in row} == {float}
+    assert {len(row) for row in result.vectors} == {result.dimensions}
+
+
+@pytest.mark.anyio
 async def test_truncated_inputs_are_reported(
     tiny_root: Path, tiny_model: Path, raw_tiny: SentenceTransformer
 ) -> None:
