@@ -47,6 +47,7 @@ MessageInput = Message | Mapping[str, Any]
 
 JsonSchema = dict[str, Any]
 _Model = TypeVar("_Model", bound=BaseModel)
+_SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
 
 
 class ChatOptions(BaseModel):
@@ -71,6 +72,18 @@ class ChatOptions(BaseModel):
     @classmethod
     def _one_stop_is_a_list(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
+
+    def sampling(self) -> dict[str, Any]:
+        """The typed sampling options that were set, under their OpenAI names.
+
+        Every plugin maps these the same way (only some rename a key, as
+        Ollama's ``num_predict``), so the "was it set?" logic lives here once.
+        """
+        chosen = {name: getattr(self, name) for name in _SAMPLING}
+        chosen = {name: value for name, value in chosen.items() if value is not None}
+        if self.stop:
+            chosen["stop"] = list(self.stop)
+        return chosen
 
     @field_validator("temperature", "top_p")
     @classmethod

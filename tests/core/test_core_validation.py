@@ -72,3 +72,11 @@ async def test_a_bare_string_is_one_user_message() -> None:
     async with client_with(Scripted("alpha"), chain=["alpha"]) as llm:
         reply = await llm.chat("hi", model="m", stop="END")
     assert reply.content == "hello world"
+
+
+def test_sampling_lists_only_the_options_that_were_set() -> None:
+    from aegis_llm import ChatOptions
+
+    assert ChatOptions().sampling() == {}
+    chosen = ChatOptions(temperature=0.0, max_tokens=5, stop="END", extra={"top_k": 3})
+    assert chosen.sampling() == {"temperature": 0.0, "max_tokens": 5, "stop": ["END"]}

@@ -49,16 +49,7 @@ def chat_body(request: ChatRequest, *, stream: bool, native: bool) -> dict[str, 
     options = request.options
     body: dict[str, Any] = {"stream_options": {"include_usage": True}} if stream else {}
     body.update(options.extra)
-    if options.temperature is not None:
-        body["temperature"] = options.temperature
-    if options.top_p is not None:
-        body["top_p"] = options.top_p
-    if options.max_tokens is not None:
-        body["max_tokens"] = options.max_tokens
-    if options.seed is not None:
-        body["seed"] = options.seed
-    if options.stop:
-        body["stop"] = list(options.stop)
+    body.update(options.sampling())
     if options.response_format is not None:
         body["response_format"] = _response_format(options.response_format, native=native)
     body["model"] = request.model

@@ -103,16 +103,10 @@ def chat_body(settings: OllamaSettings, request: ChatRequest, *, stream: bool) -
     body, options = _body(request.model, settings, defaults, chosen.extra)
     body["messages"] = [_message(m) for m in request.messages]
     body["stream"] = stream
-    if chosen.temperature is not None:
-        options["temperature"] = chosen.temperature
-    if chosen.top_p is not None:
-        options["top_p"] = chosen.top_p
-    if chosen.seed is not None:
-        options["seed"] = chosen.seed
-    if chosen.max_tokens is not None:
-        options["num_predict"] = chosen.max_tokens
-    if chosen.stop:
-        options["stop"] = list(chosen.stop)
+    sampling = chosen.sampling()
+    if "max_tokens" in sampling:
+        sampling["num_predict"] = sampling.pop("max_tokens")
+    options.update(sampling)
     if chosen.response_format is not None:
         body["format"] = chosen.response_format
     if options:
