@@ -82,6 +82,10 @@ class FlavourRules:
         """What follows the last good chunk when the server fails mid-stream."""
         return [sse_event(self.error_value(500, message))]
 
+    def usage_choices(self) -> object:
+        """`choices` of the usage chunk `include_usage` adds before `[DONE]`."""
+        return []
+
     def unauthorized(self) -> Response:
         """The answer to a missing or wrong API key."""
         return self.error(
@@ -185,7 +189,8 @@ class LlamaCppRules(FlavourRules):
 
 class VLLMRules(FlavourRules):
     """vLLM: flat `{"object": "error", ...}` bodies; a mid-stream error is a data event
-    followed by `[DONE]`, written by Python's `json.dumps` (with its spaces)."""
+    followed by `[DONE]`, written by Python's `json.dumps` (with its spaces); the usage
+    chunk has `choices: null`."""
 
     name: Flavour = "vllm"
     owned_by = "vllm"
@@ -202,6 +207,9 @@ class VLLMRules(FlavourRules):
     def stream_error(self, message: str) -> list[bytes]:
         tail = json.dumps({"error": self.error_value(400, message)})
         return [f"data: {tail}\n\n".encode(), SSE_DONE]
+
+    def usage_choices(self) -> object:
+        return None  # what some vLLM builds send; OpenAI's spec says []
 
     def unauthorized(self) -> Response:
         return Response(401, json_bytes({"error": "Unauthorized"}), self.json_type)

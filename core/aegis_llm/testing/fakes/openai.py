@@ -5,7 +5,9 @@ The flavours share the OpenAI wire format (`/v1/models`, `/v1/chat/completions` 
 `/v1/embeddings`) and differ where the real servers differ: error bodies, how an error
 inside a stream looks, model listings, health endpoints, which routes need the API key,
 and what an unknown route answers (LM Studio: 200). LM Studio also gets its `/api/v0`
-REST API, JIT loading and "No models loaded"; llama.cpp its `/health` and single model.
+and `/api/v1` REST APIs (model state; loading and unloading instances), JIT loading and
+"No models loaded"; llama.cpp its `/health`, single model and `meta: null` while loading;
+vLLM its usage chunk with `choices: null`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ from typing import Final, NoReturn
 from urllib.parse import unquote
 
 from ._http import Answer, Handler, Request, Response, StreamResponse
+from ._lmstudio_native import (
+    Instances,
+    v0_entry,
+    v0_extras,
+    v1_error,
+    v1_load_answer,
+    v1_model_entry,
+)
 from ._openai_flavours import RULES, Flavour, FlavourRules, OpenAIModel
 from ._routes import RouteError, Router
 from ._server import FakeServer
@@ -76,7 +86,8 @@ class FakeOpenAI(FakeServer):
             both 404 and 400); if exactly one is loaded, it silently serves any model name,
             as LM Studio does.
         loading: llama.cpp only: `/health` answers 503 "Loading model" and so do inference
-            routes, until the attribute `loading` is set to False.
+            routes, and `/v1/models` lists the model with `meta: null`, until the attribute
+            `loading` is set to False.
         ping_every: send an SSE comment line (`: ping`) before every n-th token.
         reverse_embeddings: list embedding items in reverse order (clients must sort by
             `index`).
@@ -111,6 +122,7 @@ class FakeOpenAI(FakeServer):
         if not chosen:
             raise ValueError("a fake OpenAI-style server needs at least one model")
         self._models = {model.id: model for model in chosen}
+        self._instances = Instances(self._models, self._lock)
         self._script = ReplyScript(reply, reply_tokens)
         self._delay = stream_delay
         self._api_key = api_key
@@ -137,16 +149,19 @@ class FakeOpenAI(FakeServer):
         """Add (or replace) a model while the server runs."""
         with self._lock:
             self._models[model.id] = model
+        self._instances.forget(model.id)
 
     def remove_model(self, model_id: str) -> None:
         """Forget a model while the server runs."""
         with self._lock:
             del self._models[model_id]
+        self._instances.forget(model_id)
 
     def set_loaded(self, model_id: str, loaded: bool = True) -> None:
         """Load or unload a model (LM Studio's `lms load` / `lms unload`)."""
         with self._lock:
             self._models[model_id] = replace(self._models[model_id], loaded=loaded)
+        self._instances.forget(model_id)
 
     # Routing.
 
@@ -163,6 +178,9 @@ class FakeOpenAI(FakeServer):
                 ("GET", "/api/v0/models", self._list_models_v0),
                 ("POST", "/api/v0/chat/completions", self._chat_v0),
                 ("POST", "/api/v0/embeddings", self._embeddings),
+                ("GET", "/api/v1/models", self._list_models_v1),
+                ("POST", "/api/v1/models/load", self._load_v1),
+                ("POST", "/api/v1/models/unload", self._unload_v1),
             ]
             prefixes.append(("GET", "/api/v0/models/", self._get_model_v0))
         elif self.flavour == "llamacpp":
@@ -216,6 +234,9 @@ class FakeOpenAI(FakeServer):
             if self._jit or self.flavour != "lmstudio" or model.loaded
         ]
         entries = [self._rules.model_entry(model) for model in listed]
+        if self.flavour == "llamacpp" and self.loading:
+            for entry in entries:  # llama-server lists its model before it knows its size
+                entry["meta"] = None
         return self._json({"object": "list", "data": entries})
 
     def _get_model(self, request: Request) -> Answer:
@@ -226,14 +247,42 @@ class FakeOpenAI(FakeServer):
         return self._json(self._rules.model_entry(model))
 
     def _list_models_v0(self, request: Request) -> Answer:
-        return self._json({"object": "list", "data": [_v0_entry(m) for m in self.models]})
+        return self._json({"object": "list", "data": [v0_entry(m) for m in self.models]})
 
     def _get_model_v0(self, request: Request) -> Answer:
         model_id = unquote(request.path.removeprefix("/api/v0/models/"))
         model = self._models.get(model_id)
         if model is None:
             return self._rules.model_missing(model_id)
-        return self._json(_v0_entry(model))
+        return self._json(v0_entry(model))
+
+    def _list_models_v1(self, request: Request) -> Answer:
+        with self._lock:
+            entries = [v1_model_entry(m, self._instances.of(m)) for m in self._models.values()]
+        return self._json({"models": entries})
+
+    def _load_v1(self, request: Request) -> Answer:
+        body = self._body(request)
+        model_id = body.get("model")
+        if not isinstance(model_id, str) or not model_id:
+            self._fail(self._v1_error(400, "invalid_request", "'model' is required"))
+        loaded = self._instances.load(model_id)
+        if loaded is None:
+            self._fail(self._v1_error(404, "model_not_found", f'Model "{model_id}" not found.'))
+        model, instance = loaded
+        return self._json(v1_load_answer(model, instance, echo=bool(body.get("echo_load_config"))))
+
+    def _unload_v1(self, request: Request) -> Answer:
+        instance = self._body(request).get("instance_id")
+        if not isinstance(instance, str) or not instance:
+            self._fail(self._v1_error(400, "invalid_request", "'instance_id' is required"))
+        if not self._instances.unload(instance):
+            message = f'No loaded model instance "{instance}".'
+            self._fail(self._v1_error(404, "model_not_found", message))
+        return self._json({"instance_id": instance})
+
+    def _v1_error(self, status: int, kind: str, message: str) -> Response:
+        return v1_error(status, kind, message, self._rules.headers, self._rules.json_type)
 
     # Chat.
 
@@ -291,7 +340,7 @@ class FakeOpenAI(FakeServer):
         if self.flavour == "llamacpp":
             answer["timings"] = _timings(prompt_tokens, len(tokens))
         if v0:
-            answer.update(_v0_extras(model, len(tokens), finish))
+            answer.update(v0_extras(model, len(tokens), finish))
         return self._json(answer)
 
     def _chunks(
@@ -323,7 +372,7 @@ class FakeOpenAI(FakeServer):
             last["timings"] = _timings(usage["prompt_tokens"], usage["completion_tokens"])
         yield sse_event(last)
         if include_usage:
-            yield sse_event({**base, "choices": [], "usage": usage})
+            yield sse_event({**base, "choices": self._rules.usage_choices(), "usage": usage})
         yield SSE_DONE
 
     # Embeddings.
@@ -481,45 +530,4 @@ def _timings(prompt_tokens: int, predicted: int) -> dict[str, object]:
         "predicted_n": predicted,
         "predicted_ms": predicted_ms,
         "predicted_per_second": 50.0 if predicted else 0.0,
-    }
-
-
-def _v0_entry(model: OpenAIModel) -> dict[str, object]:
-    """One model as LM Studio's `/api/v0/models` lists it."""
-    entry: dict[str, object] = {
-        "id": model.id,
-        "object": "model",
-        "type": model.kind,
-        "publisher": model.publisher,
-        "arch": model.arch,
-        "compatibility_type": model.compatibility_type,
-        "quantization": model.quantization,
-        "state": "loaded" if model.loaded else "not-loaded",
-        "max_context_length": model.max_context_length,
-    }
-    if model.capabilities:
-        entry["capabilities"] = list(model.capabilities)
-    return entry
-
-
-def _v0_extras(model: OpenAIModel, completion_tokens: int, finish: str) -> dict[str, object]:
-    """What LM Studio's `/api/v0/chat/completions` adds: stats (seconds), model and runtime."""
-    return {
-        "stats": {
-            "tokens_per_second": 50.0,
-            "time_to_first_token": 0.05,
-            "generation_time": completion_tokens / 50.0,
-            "stop_reason": "maxPredictedTokensReached" if finish == "length" else "eosFound",
-        },
-        "model_info": {
-            "arch": model.arch,
-            "quant": model.quantization,
-            "format": model.compatibility_type,
-            "context_length": model.max_context_length,
-        },
-        "runtime": {
-            "name": "llama.cpp-linux-x86_64-avx2",
-            "version": "1.50.0",
-            "supported_formats": ["gguf"],
-        },
     }
