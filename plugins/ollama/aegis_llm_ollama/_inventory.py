@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
 from aegis_llm import LoadedModel, ModelInfo, ModelKind, PullProgress
 from aegis_llm.errors import ProtocolError
 from aegis_llm_ollama._errors import ServerReported
-from aegis_llm_ollama._names import canonical
+from aegis_llm_ollama._names import name_key
 
 __all__ = ["loaded_models", "model_infos", "pull_step", "server_version", "tag_names"]
 
@@ -105,7 +105,7 @@ def _kind(tag: _Tag) -> ModelKind:
 def _info(tag: _Tag, running: dict[str, _Running] | None, provider: str) -> ModelInfo:
     kind = _kind(tag)
     details = tag.details or _Details()
-    here = running.get(canonical(tag.name)) if running is not None else None
+    here = running.get(name_key(tag.name)) if running is not None else None
     context_length = here.context_length if here is not None else None
     extra = details.model_dump(
         exclude_none=True, exclude={"context_length", "embedding_length", "quantization_level"}
@@ -134,13 +134,13 @@ def model_infos(tags: Any, ps: Any | None, provider: str) -> list[ModelInfo]:
     listed = _read(_Tags, tags, "/api/tags").models or []
     running = None
     if ps is not None:
-        running = {canonical(m.name): m for m in _read(_Ps, ps, "/api/ps").models or []}
+        running = {name_key(m.name): m for m in _read(_Ps, ps, "/api/ps").models or []}
     return [_info(tag, running, provider) for tag in listed]
 
 
 def tag_names(tags: Any) -> set[str]:
-    """The canonical names of the local models, for "is it pulled?" checks."""
-    return {canonical(tag.name) for tag in _read(_Tags, tags, "/api/tags").models or []}
+    """The local models as ``name_key`` spells them, for "is it pulled?" checks."""
+    return {name_key(tag.name) for tag in _read(_Tags, tags, "/api/tags").models or []}
 
 
 def loaded_models(ps: Any) -> tuple[LoadedModel, ...]:

@@ -34,7 +34,7 @@ from aegis_llm_ollama._inventory import (
     server_version,
     tag_names,
 )
-from aegis_llm_ollama._names import canonical
+from aegis_llm_ollama._names import name_key
 from aegis_llm_ollama._settings import OllamaSettings
 
 __all__ = ["health", "list_models", "pull"]
@@ -77,7 +77,7 @@ async def _missing(connection: HttpApi, ctx: ProviderContext, timeout: float) ->
     if not wanted:
         return []
     names = tag_names(await connection.request_json("GET", "/api/tags", timeout=timeout))
-    return [model for model in wanted if canonical(model) not in names]
+    return [model for model in wanted if name_key(model) not in names]
 
 
 _DOWN: tuple[tuple[type[AegisLLMError], HealthStatus, HealthReason], ...] = (

@@ -169,6 +169,8 @@ async def test_health_of_another_kind_of_server_is_down_error() -> None:
     ("core", "status", "missing"),
     [
         ({"chain": ["ollama"], "chat_model": "llama3.2"}, "up", None),
+        ({"chain": ["ollama"], "chat_model": "Llama3.2"}, "up", None),
+        ({"chain": ["ollama"], "chat_model": "registry.ollama.ai/library/llama3.2"}, "up", None),
         ({"chain": ["ollama"], "chat_model": "qwen3:8b"}, "degraded", "qwen3:8b"),
         (
             {

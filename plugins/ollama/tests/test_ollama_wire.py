@@ -11,6 +11,7 @@ from aegis_llm._settings import load_provider_settings
 from aegis_llm.errors import ConfigurationError, InvalidRequest, ProtocolError
 from aegis_llm_ollama import OllamaSettings, canonical
 from aegis_llm_ollama._errors import ServerReported
+from aegis_llm_ollama._names import name_key
 from aegis_llm_ollama._wire import (
     chat_body,
     chat_piece,
@@ -196,11 +197,22 @@ def test_default_base_url_is_ollamas_loopback_port() -> None:
         ("jmorgan/llama3", "jmorgan/llama3:latest"),
         ("gpt-oss:120b-cloud", "gpt-oss:120b-cloud"),
         ("localhost:5000/team/model", "localhost:5000/team/model:latest"),
-        ("registry.ollama.ai/library/qwen3:8b", "registry.ollama.ai/library/qwen3:8b"),
+        ("registry.ollama.ai/library/qwen3:8b", "qwen3:8b"),
+        ("library/qwen3", "qwen3:latest"),
+        ("registry.ollama.ai/jmorgan/llama3", "jmorgan/llama3:latest"),
+        ("hf.co/bartowski/Llama-3.2-1B-GGUF:Q4_K_M", "hf.co/bartowski/Llama-3.2-1B-GGUF:Q4_K_M"),
+        ("https://my.registry/team/model:1b", "my.registry/team/model:1b"),
     ],
 )
 def test_canonical_names(name: str, full: str) -> None:
+    """Ollama's shortest display form, which /api/tags and /api/ps use."""
     assert canonical(name) == full
+
+
+def test_name_keys_match_spellings_ollama_treats_as_one_model() -> None:
+    assert name_key("Llama3.2") == name_key("registry.ollama.ai/library/llama3.2:latest")
+    assert name_key("llama3.2") != name_key("llama3.2:1b")
+    assert name_key("jmorgan/llama3") != name_key("llama3")
 
 
 def test_chat_piece_reads_text_and_done() -> None:
