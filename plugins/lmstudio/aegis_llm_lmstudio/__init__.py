@@ -101,13 +101,13 @@ def aegis_llm_health(ctx: ProviderContext) -> Awaitable[HealthReport]:
 
 @hookimpl
 def aegis_llm_load_model(ctx: ProviderContext, model: str) -> Awaitable[ModelInfo]:
-    from aegis_llm_lmstudio._models import load_model
+    from aegis_llm_lmstudio._loading import load_model
 
     return load_model(ctx, model)
 
 
 @hookimpl
 def aegis_llm_unload_model(ctx: ProviderContext, model: str) -> Awaitable[None]:
-    from aegis_llm_lmstudio._models import unload_model
+    from aegis_llm_lmstudio._loading import unload_model
 
     return unload_model(ctx, model)

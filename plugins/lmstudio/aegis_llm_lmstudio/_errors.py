@@ -51,7 +51,9 @@ def known_error(status: int, body: ErrorBody, *, provider: str) -> AegisLLMError
     lowered = message.lower()
     if _NO_MODELS in lowered:
         return ModelNotFound(message, provider=provider, hint=LOAD_HINT)
-    if body.code == "model_not_found" or (status == 404 and _MODEL.search(lowered)):
+    # OpenAI puts "model_not_found" in `code`; LM Studio's own v1 API in `type`.
+    missing = "model_not_found" in (body.code, body.type)
+    if missing or (status == 404 and _MODEL.search(lowered)):
         return ModelNotFound(message, provider=provider, hint=_MISSING_HINT)
     if status == 404:  # a path this server does not serve
         return ProviderError(

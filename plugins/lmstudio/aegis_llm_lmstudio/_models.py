@@ -1,4 +1,4 @@
-"""The server's models: listing them, and loading or unloading one (LM Studio 0.4+).
+"""The server's models as ``aegis-llm models`` lists them.
 
 LM Studio's native ``/api/v0/models`` is the only list that tells loaded from
 merely downloaded (with JIT loading on, ``/v1/models`` lists both alike) and
@@ -8,19 +8,15 @@ llama.cpp adds a ``meta`` object with the context length and size.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aegis_llm import ModelInfo, ModelKind, ProviderContext
-from aegis_llm.errors import ProtocolError, ProviderError, Unsupported
-from aegis_llm_lmstudio._connection import Connection, connection
-from aegis_llm_lmstudio._errors import NO_ROUTE
-from aegis_llm_lmstudio._values import amount, count, text
+from aegis_llm.errors import ProtocolError
+from aegis_llm_lmstudio._connection import connection
+from aegis_llm_lmstudio._values import count, text
 
-__all__ = ["list_models", "load_model", "model_infos", "unload_model"]
+__all__ = ["list_models", "model_infos", "model_kind"]
 
-_LOAD = "/api/v1/models/load"
-_UNLOAD = "/api/v1/models/unload"
 _KINDS: dict[str, ModelKind] = {
     "llm": "chat",
     "vlm": "chat",
@@ -50,45 +46,8 @@ def model_infos(payload: Any, provider: str, *, native: bool) -> list[ModelInfo]
     return [read(entry, provider) for entry in data]
 
 
-async def load_model(ctx: ProviderContext, model: str) -> ModelInfo:
-    """Load ``model`` with the server's default configuration."""
-    conn = connection(ctx)
-    payload = await _manage(conn, _LOAD, {"model": model}, model)
-    # The docs show both shapes: {instance_id, load_config} and {model_instance_id, config}.
-    config = payload.get("config", payload.get("load_config"))
-    load_seconds = amount(payload.get("load_time_seconds"))
-    return ModelInfo(
-        id=text(payload.get("model_instance_id")) or text(payload.get("instance_id")) or model,
-        provider=conn.provider,
-        kind=_kind(payload.get("type")),
-        loaded=True,
-        context_length=count(config.get("context_length")) if isinstance(config, dict) else None,
-        details={} if load_seconds is None else {"load_time_seconds": load_seconds},
-    )
-
-
-async def unload_model(ctx: ProviderContext, model: str) -> None:
-    """Unload the instance ``model`` (its id as listed, ``key`` or ``key:2``)."""
-    await _manage(connection(ctx), _UNLOAD, {"instance_id": model}, model)
-
-
-async def _manage(
-    conn: Connection, path: str, body: Mapping[str, Any], model: str
-) -> dict[str, Any]:
-    try:
-        payload = await conn.request("POST", path, body, model=model)
-    except ProviderError as exc:
-        if exc.status_code not in NO_ROUTE:
-            raise
-        raise Unsupported(
-            "this server cannot load or unload models over HTTP",
-            provider=conn.provider,
-            hint="LM Studio 0.4+ can; otherwise use the server's own tools (`lms load <model>`)",
-        ) from exc
-    return conn.answer(payload)
-
-
-def _kind(value: object) -> ModelKind:
+def model_kind(value: object) -> ModelKind:
+    """The SDK's kind for LM Studio's ``type`` (v0 says ``embeddings``, v1 ``embedding``)."""
     return _KINDS.get(value, "unknown") if isinstance(value, str) else "unknown"
 
 
@@ -97,7 +56,7 @@ def _native_model(entry: dict[str, Any], provider: str) -> ModelInfo:
     return ModelInfo(
         id=entry["id"],
         provider=provider,
-        kind=_kind(entry.get("type")),
+        kind=model_kind(entry.get("type")),
         loaded=_LOADED.get(state) if isinstance(state, str) else None,
         context_length=count(entry.get("max_context_length")),
         quantization=text(entry.get("quantization")),

@@ -231,11 +231,29 @@ async def test_llama_cpp_without_embeddings_is_unsupported(connect: Connect) -> 
         await connect(server.url).embed(texts("a"))
 
 
+async def test_load_and_unload_on_lm_studio(connect: Connect) -> None:
+    with FakeOpenAI("lmstudio", jit=False) as server:
+        lms = connect(server.url)
+        loaded = await lms.load_model(EMBED_MODEL)
+        again = await lms.load_model(EMBED_MODEL)
+        states = {m.id: m.loaded for m in await lms.list_models()}
+        await lms.unload_model(CHAT_MODEL)
+        left = {m.id: m.loaded for m in await lms.list_models()}
+        loads = [e for e in server.stats.history if e.request.path == "/api/v1/models/load"]
+    assert (loaded.id, loaded.kind, loaded.loaded) == (EMBED_MODEL, "embedding", True)
+    assert loaded.details["load_time_seconds"] == 0.25
+    assert again.id == EMBED_MODEL, "no second instance"
+    assert len(loads) == 1
+    assert states == {CHAT_MODEL: True, EMBED_MODEL: True}
+    assert left == {CHAT_MODEL: False, EMBED_MODEL: True}
+
+
+@pytest.mark.parametrize("flavour", ["llamacpp", "vllm", "openai"])
 async def test_load_on_a_server_without_the_endpoint_is_unsupported(
-    connect: Connect, lmstudio: FakeOpenAI
+    connect: Connect, flavour: Any
 ) -> None:
-    with pytest.raises(Unsupported):
-        await connect(lmstudio.url).load_model(CHAT_MODEL)
+    with FakeOpenAI(flavour) as server, pytest.raises(Unsupported):
+        await connect(server.url).load_model(CHAT_MODEL)
 
 
 # Another OpenAI-compatible server as a provider of its own name, configured without code.

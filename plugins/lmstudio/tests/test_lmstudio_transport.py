@@ -18,6 +18,7 @@ from lmstudio_testkit import (
     context,
     embed_request,
     event,
+    json_reply,
     raw,
     read_into,
     refuse,
@@ -38,7 +39,8 @@ from aegis_llm.errors import (
 from aegis_llm_lmstudio._chat import chat, stream_chat
 from aegis_llm_lmstudio._embed import embed
 from aegis_llm_lmstudio._health import health
-from aegis_llm_lmstudio._models import list_models, load_model, unload_model
+from aegis_llm_lmstudio._loading import load_model, unload_model
+from aegis_llm_lmstudio._models import list_models
 
 pytestmark = pytest.mark.anyio
 
@@ -562,42 +564,108 @@ async def test_an_unreachable_server_is_down_with_a_hint() -> None:
 # Loading and unloading (LM Studio 0.4+).
 
 
+V1_MODELS = {
+    "models": [
+        {
+            "type": "llm",
+            "key": "qwen",
+            "loaded_instances": [
+                {"id": "qwen", "config": {"context_length": 4096}},
+                {"id": "qwen:2", "config": {"context_length": 8192}},
+            ],
+            "max_context_length": 32768,
+        },
+        {"type": "embedding", "key": "nomic", "loaded_instances": []},
+    ]
+}
+
+
+def v1_server(**routes: object) -> Script:
+    """LM Studio 0.4+: the v1 model list plus the given routes."""
+    script = Script({("GET", "/api/v1/models"): answer(V1_MODELS)})
+    script.routes.update(routes)  # type: ignore[arg-type]
+    return script
+
+
 @pytest.mark.parametrize(
     "reply",
     [
-        {"model_instance_id": "qwen", "config": {"context_length": 8192}, "load_time_seconds": 2.5},
         {
-            "type": "llm",
-            "instance_id": "qwen",
+            "model_instance_id": "nomic",
+            "config": {"context_length": 2048},
+            "load_time_seconds": 2.5,
+        },
+        {
+            "type": "embedding",
+            "instance_id": "nomic",
             "status": "loaded",
-            "load_config": {"context_length": 8192},
+            "load_config": {"context_length": 2048},
             "load_time_seconds": 2.5,
         },
     ],
 )
 async def test_load_reads_both_documented_answers(reply: dict[str, object]) -> None:
-    script = Script({("POST", "/api/v1/models/load"): answer(reply)})
-    model = await load_model(context(script), "qwen")
-    assert (model.id, model.loaded, model.context_length) == ("qwen", True, 8192)
+    script = v1_server()
+    script.routes[("POST", "/api/v1/models/load")] = answer(reply)
+    model = await load_model(context(script), "nomic")
+    assert (model.id, model.loaded, model.context_length) == ("nomic", True, 2048)
+    assert model.kind == "embedding", "from the answer, or else from the list"
     assert model.details == {"load_time_seconds": 2.5}
-    assert script.bodies("/api/v1/models/load") == [{"model": "qwen"}]
+    assert script.bodies("/api/v1/models/load") == [{"model": "nomic"}]
 
 
-async def test_unload_names_the_instance() -> None:
-    script = Script({("POST", "/api/v1/models/unload"): answer({"instance_id": "qwen:2"})})
-    await unload_model(context(script), "qwen:2")
-    assert script.bodies("/api/v1/models/unload") == [{"instance_id": "qwen:2"}]
+@pytest.mark.parametrize(("wanted", "context_length"), [("qwen", 4096), ("qwen:2", 8192)])
+async def test_loading_a_loaded_model_does_not_load_a_second_copy(
+    wanted: str, context_length: int
+) -> None:
+    script = v1_server()
+    model = await load_model(context(script), wanted)
+    assert (model.id, model.kind, model.loaded) == (wanted, "chat", True)
+    assert model.context_length == context_length
+    assert script.paths == ["/api/v1/models"], "LM Studio would load another instance"
+
+
+async def test_loading_an_unknown_model_is_model_not_found() -> None:
+    missing = {"error": {"type": "model_not_found", "message": 'Model "nope" not found.'}}
+    script = v1_server()
+    script.routes[("POST", "/api/v1/models/load")] = answer(missing, status=404)
+    with pytest.raises(ModelNotFound) as caught:
+        await load_model(context(script), "nope")
+    assert caught.value.model == "nope"
+
+
+@pytest.mark.parametrize(
+    ("wanted", "unloaded"),
+    [
+        ("qwen:2", ["qwen:2"]),  # one instance, by its id
+        ("qwen", ["qwen", "qwen:2"]),  # a model key: every instance of it
+        ("nomic", []),  # known and not loaded: nothing to do
+    ],
+)
+async def test_unload_sends_instance_ids(wanted: str, unloaded: list[str]) -> None:
+    script = v1_server()
+    script.routes[("POST", "/api/v1/models/unload")] = lambda request: json_reply(
+        {"instance_id": json.loads(request.content)["instance_id"]}
+    )
+    await unload_model(context(script), wanted)
+    assert script.bodies("/api/v1/models/unload") == [{"instance_id": i} for i in unloaded]
+
+
+async def test_unloading_an_unknown_model_is_model_not_found() -> None:
+    with pytest.raises(ModelNotFound, match="nope"):
+        await unload_model(context(v1_server()), "nope")
 
 
 @pytest.mark.parametrize(
     "reply",
     [
         answer(NOT_FOUND, status=404),  # llama-cpp-python, vLLM
-        answer({"error": {"message": "Invalid URL (POST /api/v1/models/load)"}}, status=404),
-        answer({"error": "Unexpected endpoint or method. (POST /api/v1/models/load)"}),  # old LMS
+        answer({"error": {"message": "Invalid URL (GET /api/v1/models)"}}, status=404),
+        answer({"error": "Unexpected endpoint or method. (GET /api/v1/models)"}),  # old LMS
     ],
 )
-async def test_servers_without_model_loading_say_unsupported(reply: object) -> None:
-    script = Script({("POST", "/api/v1/models/load"): reply})  # type: ignore[dict-item]
+@pytest.mark.parametrize("operation", [load_model, unload_model])
+async def test_servers_without_model_loading_say_unsupported(reply: object, operation: Any) -> None:
+    script = Script({("GET", "/api/v1/models"): reply})  # type: ignore[dict-item]
     with pytest.raises(Unsupported):
-        await load_model(context(script), "qwen")
+        await operation(context(script), "qwen")
