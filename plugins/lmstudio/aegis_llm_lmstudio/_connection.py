@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from aegis_llm import ProviderContext
@@ -68,6 +69,7 @@ class Connection:
         self.root = api_root(settings.base_url)
         secret = settings.api_key.get_secret_value() if settings.api_key else None
         self._native = settings.native_api
+        self._probe = anyio.Lock()
         self.api = HttpApi(
             provider=ctx.name,
             base_url=self.root,
@@ -110,9 +112,15 @@ class Connection:
             raise
 
     async def native(self) -> bool:
-        """Whether the server has LM Studio's native API (asked once)."""
+        """Whether the server has LM Studio's native API (asked once).
+
+        Concurrent first calls wait for one probe instead of each sending their own; a
+        probe that fails (server down) leaves the question open for the next call.
+        """
         if self._native is None:
-            await self._native_models(None)
+            async with self._probe:
+                if self._native is None:
+                    await self._native_models(None)
         return bool(self._native)
 
     async def models(self, *, timeout: float | None = None) -> tuple[bool, Any]:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from lmstudio_testkit import read_into
 
@@ -104,6 +105,26 @@ async def test_lm_studio_chat_stream_and_stats(connect: Connect, lmstudio: FakeO
     assert "/api/v0/chat/completions" in paths
     assert "/v1/chat/completions" in paths
     assert not any(path.startswith("/v1/v1") for path in paths)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("flavour", ["lmstudio", "vllm"])
+async def test_concurrent_first_calls_probe_the_native_api_once(
+    connect: Connect, flavour: Any
+) -> None:
+    with FakeOpenAI(flavour, stream_delay=0.01) as server:
+        provider = connect(server.url)
+        async with anyio.create_task_group() as group:
+            for _ in range(6):
+                group.start_soon(provider.chat, ask(max_tokens=2))
+                group.start_soon(_drain, provider.stream_chat(ask(max_tokens=2)))
+        paths = [exchange.request.path for exchange in server.stats.history]
+    assert paths.count("/api/v0/models") == 1
+
+
+async def _drain(chunks: AsyncIterator[Any]) -> None:
+    async for _ in chunks:
+        pass
 
 
 async def test_lm_studio_embeddings_are_sorted_by_index(
