@@ -239,12 +239,21 @@ async def test_llama_cpp_loading_then_ready(connect: Connect) -> None:
     with FakeOpenAI("llamacpp", loading=True) as server:
         llama = connect(server.url, name="llamacpp")
         loading = await llama.health()
+        [unsized] = await llama.list_models()  # meta: null while loading
         server.loading = False
         ready = await llama.health()
         [model] = await llama.list_models()
     assert (loading.status, loading.reason) == ("degraded", "loading")
+    assert (unsized.id, unsized.context_length, unsized.size_bytes) == (CHAT_MODEL, None, None)
     assert (ready.status, ready.details["api"]) == ("up", "openai")
     assert (model.context_length, model.size_bytes) == (131_072, 2_019_373_888)
+
+
+async def test_vllm_stream_usage_arrives_in_a_chunk_with_null_choices(connect: Connect) -> None:
+    with FakeOpenAI("vllm") as server:
+        chunks = [c async for c in connect(server.url).stream_chat(ask(max_tokens=3))]
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.completion_tokens, chunks[-1].finish_reason) == (3, "length")
 
 
 async def test_llama_cpp_without_embeddings_is_unsupported(connect: Connect) -> None:
