@@ -9,7 +9,7 @@ from typing import Any
 from aegis_llm import ChatChunk, ChatRequest, ChatResponse, ProviderContext
 from aegis_llm.errors import AegisLLMError, ProtocolError
 from aegis_llm_ollama._connection import api, drain
-from aegis_llm_ollama._errors import ServerReported, interrupted, owned_by
+from aegis_llm_ollama._errors import ServerReported, claim, interrupted, owned_by
 from aegis_llm_ollama._settings import OllamaSettings
 from aegis_llm_ollama._wire import chat_body, chat_piece, finish_reason, usage
 
@@ -24,7 +24,7 @@ def _model(record: dict[str, Any], asked: str) -> str:
 
 async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
     body = chat_body(ctx.settings_as(OllamaSettings), request, stream=False)
-    with owned_by(ctx.name):
+    with owned_by(ctx.name, request.model):
         record = await api(ctx).request_json("POST", "/api/chat", body, model=request.model)
         content, done = chat_piece(record)
         if not done:
@@ -78,8 +78,7 @@ async def stream_chat(
     except AegisLLMError as exc:
         if parts:
             raise interrupted(str(exc), "".join(parts), provider=provider) from exc
-        if exc.provider is None:
-            exc.provider = provider
+        claim(exc, provider, model)
         raise
     if last is None:
         raise interrupted(

@@ -31,7 +31,7 @@ __all__ = ["embed", "fit"]
 async def embed(ctx: ProviderContext, request: EmbedRequest) -> Embeddings:
     settings = ctx.settings_as(OllamaSettings)
     connection = api(ctx)
-    with owned_by(ctx.name):
+    with owned_by(ctx.name, request.model):
         try:
             answer = await connection.request_json(
                 "POST", "/api/embed", embed_body(settings, request), model=request.model

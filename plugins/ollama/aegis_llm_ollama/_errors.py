@@ -28,6 +28,7 @@ __all__ = [
     "START_HINT",
     "EndpointMissing",
     "ServerReported",
+    "claim",
     "classify",
     "interrupted",
     "model_not_found",
@@ -61,7 +62,7 @@ def classify(status: int, body: ErrorBody, headers: Mapping[str, str]) -> AegisL
     message = body.message
     if status == 404:
         found = _MISSING_MODEL.search(message)
-        if found is not None or ("model" in message and "not found" in message):
+        if found is not None or ("model" in message.lower() and "not found" in message.lower()):
             return model_not_found(found["name"] if found else None, message)
         return EndpointMissing(
             f"the server has no such endpoint (404: {message})",
@@ -86,7 +87,28 @@ def classify(status: int, body: ErrorBody, headers: Mapping[str, str]) -> AegisL
             hint="cloud models need `ollama signin`; a server behind an authenticating proxy "
             "needs AEGIS_LLM_OLLAMA_API_KEY",
         )
+    if status == 403:
+        return _forbidden(message)
     return None
+
+
+def _forbidden(message: str) -> AuthenticationError:
+    """Ollama's two 403s: cloud models switched off, or a Host header it does not trust.
+
+    The second comes with an empty body: an Ollama bound to loopback answers
+    only requests addressed to a local name, which a reverse proxy or a
+    custom host name in ``base_url`` breaks.
+    """
+    if "cloud is disabled" in message:
+        hint = (
+            "this server has Ollama's cloud models turned off (OLLAMA_NO_CLOUD); use a local model"
+        )
+    else:
+        hint = (
+            "an Ollama listening on loopback accepts only local host names: use an IP, "
+            "localhost, *.local or *.internal in base_url, or have the proxy send Host: localhost"
+        )
+    return AuthenticationError(f"Ollama refused the request (403): {message}", hint=hint)
 
 
 def interrupted(cause: str, partial: str, *, provider: str) -> StreamInterrupted:
@@ -99,16 +121,26 @@ def interrupted(cause: str, partial: str, *, provider: str) -> StreamInterrupted
     )
 
 
-@contextmanager
-def owned_by(provider: str) -> Iterator[None]:
-    """Name the provider on errors raised without one (the core's decoders, our shape checks).
+def claim(exc: AegisLLMError, provider: str, model: str | None = None) -> AegisLLMError:
+    """Name the provider (and the model asked for) on an error that lacks them.
 
-    ``HttpApi`` names it only on errors built from HTTP statuses, and a user
-    reading ``malformed JSON`` must learn which server sent it.
+    ``HttpApi`` names the provider only on errors built from HTTP statuses,
+    and a user reading ``malformed JSON`` must learn which server sent it. A
+    404 whose text does not echo the model's name still says which pull to run.
     """
+    if exc.provider is None:
+        exc.provider = provider
+    if isinstance(exc, ModelNotFound) and exc.model is None and model is not None:
+        exc.model = model
+        exc.hint = model_not_found(model).hint
+    return exc
+
+
+@contextmanager
+def owned_by(provider: str, model: str | None = None) -> Iterator[None]:
+    """``claim`` every SDK error raised inside the block."""
     try:
         yield
     except AegisLLMError as exc:
-        if exc.provider is None:
-            exc.provider = provider
+        claim(exc, provider, model)
         raise

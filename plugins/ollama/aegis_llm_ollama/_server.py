@@ -137,7 +137,7 @@ async def pull(ctx: ProviderContext, model: str) -> AsyncGenerator[PullProgress,
     """Stream ``/api/pull`` progress until ``success``; a re-run resumes the download."""
     body = {"model": model, "stream": True}
     records = api(ctx).stream("/api/pull", body, "ndjson", model=model)
-    with owned_by(ctx.name):
+    with owned_by(ctx.name, model):
         try:
             async with aclosing(records):
                 async for record in records:
@@ -149,14 +149,29 @@ async def pull(ctx: ProviderContext, model: str) -> AsyncGenerator[PullProgress,
                     yield step
         except ServerReported as exc:
             raise _pull_failed(model, exc.message) from None
+        except ProviderError as exc:
+            # Reported before any progress line, the same failure arrives as an HTTP status.
+            if exc.status_code is None or exc.status_code < 500 or not _unknown(exc.message):
+                raise
+            raise _pull_failed(model, exc.message) from None
         raise ProtocolError(
             f"the pull of {model!r} ended before Ollama reported success",
             hint="run the pull again; Ollama resumes where it stopped",
         )
 
 
+def _unknown(message: str) -> bool:
+    """Whether a pull failed because the registry has no such model or tag."""
+    text = message.lower()
+    return (
+        "file does not exist" in text
+        or "manifest unknown" in text
+        or ("manifest" in text and "not found" in text)
+    )
+
+
 def _pull_failed(model: str, message: str) -> AegisLLMError:
-    if "file does not exist" in message or "not found" in message:
+    if _unknown(message):
         missing = model_not_found(model, f"the registry has no model {model!r}: {message}")
         missing.hint = "check the name and tag on https://ollama.com/library"
         return missing

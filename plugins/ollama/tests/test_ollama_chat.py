@@ -12,6 +12,7 @@ from ollama_testkit import answer, chat_stream, context, ndjson, sent
 
 from aegis_llm import ChatChunk, ChatOptions, ChatRequest, Message, ProviderContext
 from aegis_llm.errors import (
+    AuthenticationError,
     InvalidRequest,
     ModelNotFound,
     ProtocolError,
@@ -187,8 +188,25 @@ async def test_oversized_stream_line_is_a_protocol_error() -> None:
             ModelNotFound,
             "ollama pull llama9",
         ),
+        (404, {"error": "Model not found"}, ModelNotFound, "ollama pull llama9"),
         (400, {"error": "invalid options: top_k"}, InvalidRequest, "extra"),
         (503, {"error": "server busy, please try again."}, RateLimited, "OLLAMA_MAX_QUEUE"),
+        (
+            401,
+            {"error": "unauthorized", "signin_url": "https://ollama.com/connect?name=h&key=k"},
+            AuthenticationError,
+            "ollama signin",
+        ),
+        (
+            403,
+            {"error": "ollama cloud is disabled: remote model is unavailable"},
+            AuthenticationError,
+            "OLLAMA_NO_CLOUD",
+        ),
+        (403, b"", AuthenticationError, "Host: localhost"),
+        (499, {"error": "request canceled"}, ProviderError, "request canceled"),
+        (500, {"error": "llama runner process has terminated"}, ProviderError, "terminated"),
+        (502, {"error": "remote model is unavailable"}, ProviderError, "502"),
     ],
 )
 async def test_error_statuses_map_to_the_taxonomy(
@@ -203,6 +221,17 @@ async def test_error_statuses_map_to_the_taxonomy(
     for caught in (whole, streamed):
         assert hint in str(caught.value)
         assert caught.value.provider == "ollama"  # type: ignore[attr-defined]
+        if error is ModelNotFound:
+            assert caught.value.model == "llama9"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(499, False), (500, True), (502, True)])
+async def test_only_server_failures_are_worth_repeating(status: int, retryable: bool) -> None:
+    ctx = context(answer({"error": "x"}, status=status))
+    async with aclosing(ctx):
+        with pytest.raises(ProviderError) as caught:
+            await chat(ctx, hello())
+    assert (caught.value.status_code, caught.value.retryable) == (status, retryable)
 
 
 async def test_missing_model_error_names_the_model() -> None:

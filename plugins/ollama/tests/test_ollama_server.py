@@ -249,6 +249,24 @@ async def test_pull_of_an_unknown_model_is_model_not_found() -> None:
     assert caught.value.provider == "ollama"
 
 
+async def test_pull_of_an_unknown_model_refused_before_any_progress_is_model_not_found() -> None:
+    route = json_route({"error": "pull model manifest: file does not exist"}, status=500)
+    with pytest.raises(ModelNotFound, match=r"ollama\.com/library") as caught:
+        await steps(context(route), "no-such-model")
+    assert caught.value.model == "no-such-model"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(500, "connection reset by peer"), (404, "404 page not found")],
+)
+async def test_other_pull_refusals_keep_their_own_error(status: int, message: str) -> None:
+    with pytest.raises(ProviderError) as caught:
+        await steps(context(json_route({"error": message}, status=status)))
+    assert not isinstance(caught.value, ModelNotFound)
+    assert caught.value.status_code == status
+
+
 async def test_pull_failure_midway_says_it_resumes() -> None:
     route = pull_route({"status": "pulling manifest"}, {"error": "connection reset by peer"})
     with pytest.raises(ProviderError, match="resumes"):
