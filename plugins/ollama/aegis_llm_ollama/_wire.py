@@ -34,8 +34,11 @@ __all__ = [
     "vectors",
 ]
 
-# Keys of ``extra`` that are request fields in Ollama's API, not model options.
-_REQUEST_FIELDS = frozenset({"keep_alive", "think", "truncate", "shift"})
+# Keys of ``extra`` that are request fields in Ollama's API, not model options: sent
+# inside ``options`` Ollama would drop them with nothing but a line in its log.
+_REQUEST_FIELDS = frozenset(
+    {"keep_alive", "think", "truncate", "shift", "format", "logprobs", "top_logprobs"}
+)
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -48,10 +51,28 @@ _VECTORS: TypeAdapter[list[list[float]]] = TypeAdapter(list[list[float]])
 _VECTOR: TypeAdapter[list[float]] = TypeAdapter(list[float])
 
 
+def _image(image: str) -> str:
+    """Bare base64, the only form Ollama's native API reads (Go decodes it as ``[]byte``).
+
+    A data URL, which OpenAI-style servers want and a caller may well pass,
+    is reduced to its payload; a web address cannot be sent at all.
+    """
+    if image.startswith("data:"):
+        header, comma, payload = image.partition(",")
+        if comma and header.endswith(";base64"):
+            return payload
+    elif not image.startswith(("http://", "https://")):
+        return image
+    raise InvalidRequest(
+        f"Ollama takes images as base64 data, not {image[:40]!r}...",
+        hint="download the image and pass its bytes base64-encoded (or as a base64 data URL)",
+    )
+
+
 def _message(message: Message) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.images:
-        wire["images"] = list(message.images)
+        wire["images"] = [_image(image) for image in message.images]
     if message.role == "tool" and message.name is not None:
         wire["tool_name"] = message.name
     if message.tool_call_id is not None:

@@ -101,6 +101,41 @@ def test_a_bad_keep_alive_per_call_is_refused_before_sending(bad: object) -> Non
         embed_body(settings(), EmbedRequest(model="m", inputs=("a",), extra={"keep_alive": bad}))
 
 
+def test_request_fields_in_extra_are_not_buried_in_options() -> None:
+    extra = {"logprobs": True, "top_logprobs": 3, "format": "json", "shift": False}
+    body = chat_body(settings(), request(extra=extra), stream=True)
+    assert {key: body[key] for key in extra} == extra
+    assert "options" not in body
+
+
+def test_the_typed_response_format_wins_over_extra_format() -> None:
+    body = chat_body(settings(), request(response_format="json", extra={"format": {}}), stream=True)
+    assert body["format"] == "json"
+
+
+@pytest.mark.parametrize(
+    ("image", "sent"),
+    [
+        ("iVBORw0KGgo=", "iVBORw0KGgo="),
+        ("data:image/png;base64,iVBORw0KGgo=", "iVBORw0KGgo="),
+    ],
+)
+def test_images_go_as_bare_base64(image: str, sent: str) -> None:
+    chat = ChatRequest(
+        model="llava", messages=(Message(role="user", content="?", images=(image,)),)
+    )
+    assert chat_body(settings(), chat, stream=True)["messages"][0]["images"] == [sent]
+
+
+@pytest.mark.parametrize("image", ["https://example.com/cat.png", "data:image/svg+xml,<svg/>"])
+def test_images_ollama_cannot_read_are_refused_before_sending(image: str) -> None:
+    chat = ChatRequest(
+        model="llava", messages=(Message(role="user", content="?", images=(image,)),)
+    )
+    with pytest.raises(InvalidRequest, match="base64"):
+        chat_body(settings(), chat, stream=True)
+
+
 def test_typed_fields_win_over_extra() -> None:
     body = chat_body(settings(), request(max_tokens=5, extra={"num_predict": 99}), stream=True)
     assert body["options"]["num_predict"] == 5
