@@ -138,6 +138,26 @@ async def test_lm_studio_embeddings_are_sorted_by_index(
     assert both.vectors[0] != both.vectors[1]
 
 
+@pytest.mark.parametrize("flavour", ["vllm", "openai"])
+async def test_base64_embeddings_asked_through_extra_match_the_floats(
+    connect: Connect, flavour: Any
+) -> None:
+    with FakeOpenAI(flavour) as server:
+        provider = connect(server.url)
+        floats = await provider.embed(texts("first", "second"))
+        packed = await provider.embed(
+            EmbedRequest.model_validate(
+                {
+                    "model": EMBED_MODEL,
+                    "inputs": ["first", "second"],
+                    "extra": {"encoding_format": "base64"},
+                }
+            )
+        )
+    for got, want in zip(packed.vectors, floats.vectors, strict=True):
+        assert got == pytest.approx(want, abs=1e-6)
+
+
 @pytest.mark.parametrize("status", [400, 404])
 async def test_no_models_loaded(connect: Connect, status: int) -> None:
     unloaded = [OpenAIModel(CHAT_MODEL, loaded=False)]

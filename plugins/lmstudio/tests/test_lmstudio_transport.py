@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from struct import pack
 from typing import Any
 
 import pytest
@@ -417,6 +419,35 @@ async def test_embeddings_come_back_in_input_order() -> None:
     assert (result.dimensions, result.model, result.provider) == (2, "nomic@q8", "lmstudio")
     assert result.usage.prompt_tokens == 3
     assert script.bodies("/v1/embeddings") == [{"model": "nomic", "input": ["a", "b", "c"]}]
+
+
+async def test_base64_embeddings_are_little_endian_float32() -> None:
+    vectors = [[0.5, -2.0, 1e-3], [3.25, 0.0, -1.0]]
+    items = [
+        {"object": "embedding", "index": i, "embedding": base64.b64encode(pack("<3f", *v)).decode()}
+        for i, v in enumerate(vectors)
+    ]
+    script = Script({("POST", "/v1/embeddings"): answer({"object": "list", "data": items})})
+    request = embed_request("a", "b", extra={"encoding_format": "base64"})
+    result = await embed(context(script, native_api=False), request)
+    assert result.vectors == [pytest.approx(v) for v in vectors]
+    assert result.dimensions == 3
+
+
+@pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"12345").decode()])
+async def test_broken_base64_embeddings_are_protocol_errors(bad: str) -> None:
+    items = [{"object": "embedding", "index": 0, "embedding": bad}]
+    script = Script({("POST", "/v1/embeddings"): answer({"object": "list", "data": items})})
+    with pytest.raises(ProtocolError, match="base64"):
+        await embed(context(script, native_api=False), embed_request("a"))
+
+
+async def test_zero_usage_from_old_lm_studio_is_unknown_not_zero() -> None:
+    body = embeddings([1.0, 0.0])
+    body["usage"] = {"prompt_tokens": 0, "total_tokens": 0}
+    script = Script({("POST", "/v1/embeddings"): answer(body)})
+    result = await embed(context(script), embed_request("some text"))
+    assert (result.usage.prompt_tokens, result.usage.total_tokens) == (None, None)
 
 
 @pytest.mark.parametrize(
