@@ -94,6 +94,16 @@ def test_empty_messages_load_and_keep_alive_zero_unloads(fake_ollama: FakeOllama
     assert listed.models == []
 
 
+def test_any_model_unloads_even_one_that_cannot_chat(client: ollama.Client) -> None:
+    # Ollama expires the runner before it checks what the model can do.
+    client.embed(model="nomic-embed-text", input="load me")
+    chat = client.chat(model="nomic-embed-text", messages=[], keep_alive=0)
+    generate = client.generate(model="nomic-embed-text", prompt="", keep_alive=0)
+
+    assert (chat.done_reason, generate.done_reason) == ("unload", "unload")
+    assert "nomic-embed-text:latest" not in [model.model for model in client.ps().models]
+
+
 def test_embed_is_batched_normalised_and_deterministic(client: ollama.Client) -> None:
     first = client.embed(model="nomic-embed-text", input=["alpha", "beta"])
     again = client.embed(model="nomic-embed-text:latest", input="alpha")
@@ -249,6 +259,7 @@ def test_unknown_model_is_404_with_ollamas_text(client: ollama.Client) -> None:
         ({"model": "nomic-embed-text"}, '"nomic-embed-text" does not support chat'),
         ({"model": "llama3.2", "think": True}, '"llama3.2" does not support thinking'),
         ({"model": "llama3.2", "keep_alive": "soon"}, 'time: invalid duration "soon"'),
+        ({"model": "llama3.2", "top_logprobs": 21}, "top_logprobs must be between 0 and 20"),
     ],
 )
 def test_bad_requests_are_400_with_ollamas_text(

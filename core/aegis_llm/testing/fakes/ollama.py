@@ -173,10 +173,13 @@ class FakeOllama(FakeServer):
 
     def _chat(self, request: Request) -> Answer:
         body = _Body(request, "ChatRequest")
+        _check_top_logprobs(body)
         name = _required_model(body)
         model = self._installed(name, f"model '{name}' not found")
         messages = body.messages()
         keep_alive = body.keep_alive()
+        if not messages and keep_alive == 0:  # Ollama unloads before it checks capabilities
+            return self._load_only(model, name, keep_alive, {"message": _ASSISTANT_EMPTY})
         _check_capabilities(body, model, name, "chat")
         if not messages:
             return self._load_only(model, name, keep_alive, {"message": _ASSISTANT_EMPTY})
@@ -193,10 +196,13 @@ class FakeOllama(FakeServer):
 
     def _generate(self, request: Request) -> Answer:
         body = _Body(request, "GenerateRequest")
+        _check_top_logprobs(body)
         name = _required_model(body)
         model = self._installed(name, f"model '{name}' not found")
         prompt = body.string("prompt")
         keep_alive = body.keep_alive()
+        if not prompt and keep_alive == 0:  # Ollama unloads before it checks capabilities
+            return self._load_only(model, name, keep_alive, {"response": ""})
         if body.raw("raw") is True and (
             body.string("template") or body.string("system") or body.raw("context")
         ):
@@ -416,6 +422,12 @@ def _required_model(body: _Body) -> str:
     if not name:
         raise RouteError(400, "model is required")
     return name
+
+
+def _check_top_logprobs(body: _Body) -> None:
+    value = json_int(body.raw("top_logprobs"))
+    if value is not None and not 0 <= value <= 20:
+        raise RouteError(400, "top_logprobs must be between 0 and 20")
 
 
 def _check_capabilities(body: _Body, model: OllamaModel, name: str, verb: str) -> None:
