@@ -151,6 +151,33 @@ async def test_error_line_inside_a_200_stream_keeps_the_partial_text() -> None:
     assert caught.value.provider == "ollama"
 
 
+LOADED = {
+    "model": "llama3.2",
+    "created_at": "2025-01-01T00:00:00Z",
+    "message": {"role": "assistant", "content": ""},
+    "done": True,
+    "done_reason": "load",
+}
+
+
+async def test_a_load_acknowledgement_is_an_empty_answer_that_says_so() -> None:
+    ctx = context(answer(LOADED))
+    async with aclosing(ctx):
+        reply = await chat(ctx, hello())
+    assert (reply.content, reply.finish_reason) == ("", "load")
+    # Streamed, Ollama sends the same single object (application/json, no newline).
+    chunks = await collect(context(answer(LOADED)))
+    assert [(c.content, c.done, c.finish_reason) for c in chunks] == [("", True, "load")]
+
+
+async def test_an_error_line_after_only_reasoning_is_interrupted_with_no_text() -> None:
+    thinking = {"message": {"role": "assistant", "content": "", "thinking": "hmm"}, "done": False}
+    body = ndjson(thinking, {"error": "llama runner process has terminated"})
+    with pytest.raises(StreamInterrupted, match="runner process") as caught:
+        await collect(context(answer(body)))
+    assert caught.value.partial == ""
+
+
 async def test_stream_ending_without_done_is_interrupted() -> None:
     body = chat_stream(["one ", "two"]).rsplit(b"\n", 2)[0] + b"\n"
     with pytest.raises(StreamInterrupted, match="without `done: true`") as caught:

@@ -10,7 +10,13 @@ import pytest
 from ollama_testkit import Handler, answer, context, routes, sent
 
 from aegis_llm import Embeddings, EmbedRequest, ProviderContext
-from aegis_llm.errors import InvalidRequest, ModelNotFound, ProtocolError, Unsupported
+from aegis_llm.errors import (
+    InvalidRequest,
+    ModelNotFound,
+    ProtocolError,
+    ProviderError,
+    Unsupported,
+)
 from aegis_llm_ollama._embed import embed, fit
 
 pytestmark = pytest.mark.anyio
@@ -109,12 +115,33 @@ async def test_legacy_empty_vector_for_empty_input_is_a_protocol_error() -> None
     assert caught.value.provider == "ollama"
 
 
-async def test_missing_model_on_embed_is_not_mistaken_for_an_old_server() -> None:
+@pytest.mark.parametrize(
+    "message", ["model 'bge-m3' not found", 'model "bge-m3" not found, try pulling it first']
+)
+async def test_missing_model_on_embed_is_not_mistaken_for_an_old_server(message: str) -> None:
     seen: list[httpx.Request] = []
-    missing = answer({"error": "model 'bge-m3' not found"}, status=404, seen=seen)
-    with pytest.raises(ModelNotFound, match="ollama pull bge-m3"):
+    missing = answer({"error": message}, status=404, seen=seen)
+    with pytest.raises(ModelNotFound, match="ollama pull bge-m3") as caught:
         await run(context(missing), inputs=["x"])
+    assert caught.value.model == "bge-m3"
     assert [r.url.path for r in seen] == ["/api/embed"]
+
+
+async def test_a_rejected_input_is_an_invalid_request_without_fallback() -> None:
+    seen: list[httpx.Request] = []
+    refused = answer({"error": "invalid input type"}, status=400, seen=seen)
+    with pytest.raises(InvalidRequest, match="invalid input type"):
+        await run(context(refused), inputs=["x"])
+    assert [r.url.path for r in seen] == ["/api/embed"]
+
+
+async def test_a_server_with_neither_endpoint_is_not_a_missing_model() -> None:
+    seen: list[httpx.Request] = []
+    with pytest.raises(ProviderError) as caught:
+        await run(context(routes({}, seen=seen)), inputs=["x"])
+    assert not isinstance(caught.value, ModelNotFound)
+    assert caught.value.status_code == 404
+    assert [r.url.path for r in seen] == ["/api/embed", "/api/embeddings"]
 
 
 @pytest.mark.parametrize(
