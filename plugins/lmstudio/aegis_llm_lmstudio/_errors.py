@@ -3,7 +3,8 @@
 The core's status mapping is right for most answers; this module only adds
 what it would get wrong for these servers: LM Studio says "No models loaded"
 with 400 or 404 depending on the version (a 400 would otherwise look like a
-bad request and stop failover), a 404 for a path the server lacks is not a
+bad request and stop failover) and "Model is not embedding" for a chat model
+asked to embed, a 404 for a path the server lacks is not a
 missing model even when the path says "models", llama.cpp answers 501 for
 features the server was not started with.
 """
@@ -28,6 +29,9 @@ NO_ROUTE = frozenset({404, 405})
 LOAD_HINT = "load one: `lms load <model>` (or turn on JIT loading in LM Studio)"
 _NO_MODELS = "no models loaded"
 _MISSING_HINT = "use a model id exactly as `aegis-llm models` lists it"
+# LM Studio's words (any 4xx, code model_not_found) for a chat model asked to embed.
+_NOT_EMBEDDING = "model is not embedding"
+_EMBEDDING_HINT = "embed with a model `aegis-llm models` lists as kind embedding"
 # A 404 naming a model; a whole word, so "Invalid URL (GET /v1/models)" is a missing route
 # (the core's mapping would take any "model" for a missing model).
 _MODEL = re.compile(r"\bmodel\b")
@@ -51,6 +55,8 @@ def known_error(status: int, body: ErrorBody, *, provider: str) -> AegisLLMError
     lowered = message.lower()
     if _NO_MODELS in lowered:
         return ModelNotFound(message, provider=provider, hint=LOAD_HINT)
+    if _NOT_EMBEDDING in lowered:  # the model exists, but it is no embedding model
+        return ModelNotFound(message, provider=provider, hint=_EMBEDDING_HINT)
     # OpenAI puts "model_not_found" in `code`; LM Studio's own v1 API in `type`.
     missing = "model_not_found" in (body.code, body.type)
     if missing or (status == 404 and _MODEL.search(lowered)):

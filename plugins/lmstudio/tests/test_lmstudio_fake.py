@@ -138,6 +138,15 @@ async def test_lm_studio_embeddings_are_sorted_by_index(
     assert both.vectors[0] != both.vectors[1]
 
 
+async def test_embedding_with_a_chat_model_says_to_pick_an_embedding_model(
+    connect: Connect, lmstudio: FakeOpenAI
+) -> None:
+    with pytest.raises(ModelNotFound, match="Model is not embedding") as caught:
+        await connect(lmstudio.url).embed(texts("a", model=CHAT_MODEL))
+    assert caught.value.hint is not None
+    assert "kind embedding" in caught.value.hint
+
+
 @pytest.mark.parametrize("flavour", ["vllm", "openai"])
 async def test_base64_embeddings_asked_through_extra_match_the_floats(
     connect: Connect, flavour: Any

@@ -217,6 +217,17 @@ def test_no_models_loaded_is_model_not_found_whatever_the_status(status: int) ->
     assert "lms load <model>" in error.hint
 
 
+@pytest.mark.parametrize("status", [400, 404])
+@pytest.mark.parametrize("code", ["model_not_found", None])
+def test_a_chat_model_asked_to_embed_says_which_kind_to_use(status: int, code: str | None) -> None:
+    message = 'Failed to load model "qwen2.5-7b-instruct". Error: Model is not embedding.'
+    body = ErrorBody(message, type="invalid_request_error", code=code)
+    error = known_error(status, body, provider="lmstudio")
+    assert isinstance(error, ModelNotFound)
+    assert error.hint is not None
+    assert "embedding" in error.hint
+
+
 def test_model_not_found_code_wins_over_a_400_status() -> None:
     body = ErrorBody("The model `x` does not exist", code="model_not_found")
     assert isinstance(known_error(400, body, provider="p"), ModelNotFound)

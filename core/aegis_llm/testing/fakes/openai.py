@@ -440,9 +440,16 @@ class FakeOpenAI(FakeServer):
             self._fail(rules.model_missing(requested))
         model = served
         if model.kind != kind:
-            wanted = "an embedding model" if kind == "embeddings" else "a chat model"
-            self._fail(rules.error(400, f"Model '{model.id}' is not {wanted}", param="model"))
+            self._fail(self._wrong_kind(model, kind))
         return model, model.id if self.flavour == "lmstudio" else requested
+
+    def _wrong_kind(self, model: OpenAIModel, kind: str) -> Response:
+        """A chat model asked to embed (or the reverse): LM Studio's words where reported."""
+        if self.flavour == "lmstudio" and kind == "embeddings":
+            message = f'Failed to load model "{model.id}". Error: Model is not embedding.'
+            return self._rules.error(400, message, param="model", code="model_not_found")
+        wanted = "an embedding model" if kind == "embeddings" else "a chat model"
+        return self._rules.error(400, f"Model '{model.id}' is not {wanted}", param="model")
 
     def _lmstudio_model(self, requested: str) -> OpenAIModel | None:
         """LM Studio's choice: the model if loaded or JIT-loadable, else its quirks."""
