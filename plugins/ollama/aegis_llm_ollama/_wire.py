@@ -94,7 +94,7 @@ def _body(
     """
     body: dict[str, Any] = {"model": model}
     if settings.keep_alive is not None:
-        body["keep_alive"] = settings.keep_alive
+        body["keep_alive"] = _wire_keep_alive(settings.keep_alive)
     options = dict(defaults)
     for key, value in extra.items():
         if key == "keep_alive":
@@ -106,9 +106,26 @@ def _body(
     return body, options
 
 
-def _call_keep_alive(value: object) -> float | str:
+def _wire_keep_alive(value: float | str) -> int | str:
+    """``keep_alive`` in the form every Ollama release reads the same way.
+
+    Some releases truncate a number of seconds to an integer before using it,
+    so ``0.5`` would unload the model at once; a fraction is therefore sent
+    as a Go duration (``"0.5s"``), whole seconds as an integer, and any
+    negative value as ``-1`` (what Ollama itself writes for "for ever").
+    """
+    if isinstance(value, str):
+        return value
+    if value < 0:
+        return -1
+    if value.is_integer():
+        return int(value)
+    return format(value, "f").rstrip("0") + "s"
+
+
+def _call_keep_alive(value: object) -> int | str:
     try:
-        return parse_keep_alive(value)
+        return _wire_keep_alive(parse_keep_alive(value))
     except ValueError as exc:
         raise InvalidRequest(
             f"extra keep_alive: {exc}",

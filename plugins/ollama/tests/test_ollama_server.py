@@ -165,6 +165,13 @@ async def test_health_of_another_kind_of_server_is_down_error() -> None:
     assert "base_url points at Ollama" in result.message
 
 
+async def test_a_server_that_only_imitates_the_model_list_is_not_taken_for_ollama() -> None:
+    # llama-server answers /api/tags (and /api/show, /api/chat) but has no /api/version.
+    imitation = {"/api/tags": json_route(TAGS), "/": lambda request: httpx.Response(200)}
+    result = await report(context(routes(imitation)))
+    assert (result.status, result.reason, result.version) == ("down", "error", None)
+
+
 @pytest.mark.parametrize(
     ("core", "status", "missing"),
     [

@@ -136,6 +136,20 @@ def test_images_ollama_cannot_read_are_refused_before_sending(image: str) -> Non
         chat_body(settings(), chat, stream=True)
 
 
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [(300, 300), ("300", 300), (0, 0), (0.5, "0.5s"), (90.25, "90.25s"), (-5, -1), ("1h", "1h")],
+)
+def test_keep_alive_is_sent_as_every_ollama_reads_it(given: object, sent: object) -> None:
+    # Some Ollama releases cut a number of seconds to an integer: 0.5 would unload at once.
+    for body in (
+        chat_body(settings(keep_alive=given), request(), stream=True),
+        chat_body(settings(), request(extra={"keep_alive": given}), stream=True),
+    ):
+        assert body["keep_alive"] == sent
+        assert type(body["keep_alive"]) is type(sent)
+
+
 def test_typed_fields_win_over_extra() -> None:
     body = chat_body(settings(), request(max_tokens=5, extra={"num_predict": 99}), stream=True)
     assert body["options"]["num_predict"] == 5
