@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from aegis_llm import AegisSettings, AsyncClient, EmbedRequest, Provider
-from aegis_llm.errors import InvalidRequest, ModelNotFound
+from aegis_llm.errors import AegisLLMError, InvalidRequest, ModelNotFound
 
 pytestmark = pytest.mark.anyio
 
@@ -176,11 +176,15 @@ async def test_no_name_reaches_outside_the_model_roots(
     await llm.aclose()
 
 
-segments = st.sampled_from([".", "..", "models", "outside", "door", "a b", "é", "x" * 40, ""])
+segments = st.sampled_from(
+    [".", "..", "models", "outside", "door", "a b", "é", "x" * 40, "", "x" * 300, "a\x00b"]
+)
 
 
 @given(
-    prefix=st.sampled_from(["", "/", "./", "\\", "ROOT/", "ROOT/../", "org/"]),
+    prefix=st.sampled_from(
+        ["", "/", "./", "\\", "~", "~root/", "~no-such-user-here/", "ROOT/", "ROOT/../", "org/"]
+    ),
     parts=st.lists(segments, min_size=1, max_size=5),
 )
 @settings(
@@ -199,23 +203,33 @@ async def test_any_model_name_is_refused_or_missing_never_a_crash(
         await llm.aclose()
 
 
-ST_CPU_NAME_CRASH = pytest.mark.xfail(
-    strict=True,
-    raises=(ValueError, OSError, RuntimeError),
-    reason="st_cpu: _resolve._locate/_confined pass the name to pathlib unchecked: a NUL byte "
-    "raises ValueError (embedded null byte), an over-long name OSError (ENAMETOOLONG) from "
-    "is_dir(), and '~unknown-user' RuntimeError from expanduser()",
-)
-
-
-@ST_CPU_NAME_CRASH
 @pytest.mark.parametrize(
-    "name", ["ROOT/a\x00b", "ROOT/" + "x" * 5000, "x" * 300, "~no-such-user-here/model"]
+    ("name", "error", "says"),
+    [
+        ("ROOT/a\x00b", InvalidRequest, "NUL byte"),
+        ("a\x00b", InvalidRequest, "NUL byte"),
+        ("ROOT/" + "x" * 5000, InvalidRequest, "bytes long"),
+        ("ROOT/" + "a/" * 2100, InvalidRequest, "bytes long"),
+        ("x" * 300, InvalidRequest, "a file name holds at most 255"),
+        ("org/" + "x" * 256, InvalidRequest, "a file name holds at most 255"),
+        ("~no-such-user-here/model", ModelNotFound, "no such home folder"),
+    ],
 )
-async def test_names_pathlib_cannot_take_are_invalid_requests(root: Path, name: str) -> None:
+async def test_names_pathlib_cannot_take_are_typed_errors(
+    root: Path, name: str, error: type[AegisLLMError], says: str
+) -> None:
+    """Each is a typed error with a hint, not pathlib's ValueError, OSError or RuntimeError.
+
+    A name no file system can hold (a NUL byte, over-long) is the
+    caller's mistake whoever answers: ``InvalidRequest``. ``~user`` for a user
+    this machine lacks is well formed and names nothing here: ``ModelNotFound``.
+    """
     llm, provider = st_cpu(root)
     try:
-        with pytest.raises((InvalidRequest, ModelNotFound)):
+        with pytest.raises(error, match=says) as caught:
             await embed(provider, name.replace("ROOT", str(root)))
     finally:
         await llm.aclose()
+    assert caught.value.hint
+    assert caught.value.__cause__ is None  # no pathlib traceback chained on
+    assert len(str(caught.value)) < 1000  # a 5,000-character name is not quoted whole

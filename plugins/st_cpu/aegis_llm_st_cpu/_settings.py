@@ -60,3 +60,20 @@ class StCpuSettings(ProviderSettings):
         if isinstance(value, str):
             return [part for part in value.split(os.pathsep) if part.strip()]
         return value
+
+    @field_validator("model_roots")
+    @classmethod
+    def _home_expanded(cls, roots: list[Path]) -> list[Path]:
+        """``~`` is expanded once, here: a root naming an unknown user's home is a settings
+        error when the client is built, not a crash on some later embed."""
+        expanded = []
+        for root in roots:
+            if "\x00" in str(root):
+                raise ValueError(f"model root {str(root)!r} contains a NUL byte")
+            try:
+                expanded.append(root.expanduser())
+            except RuntimeError:
+                raise ValueError(
+                    f"model root {str(root)!r} names a home folder this machine does not have"
+                ) from None
+        return expanded
