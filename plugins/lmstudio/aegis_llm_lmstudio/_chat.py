@@ -19,7 +19,7 @@ from typing import Any
 from aegis_llm import ChatChunk, ChatRequest, ChatResponse, FinishReason, ProviderContext
 from aegis_llm.errors import AegisLLMError, ProtocolError, StreamInterrupted
 from aegis_llm.http import parse_error_body, parse_json
-from aegis_llm_lmstudio._connection import claim, connection
+from aegis_llm_lmstudio._connection import claim, connection, is_error
 from aegis_llm_lmstudio._payload import chat_body, check_chat
 from aegis_llm_lmstudio._usage import USAGE_KEYS, finish_reason, usage_from
 from aegis_llm_lmstudio._values import text
@@ -66,9 +66,9 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
 
     Only ``data: [DONE]`` ends a stream well. Whatever else ends it (a cut, a
     timeout, garbage, an error the server sends inside the stream: a ``data``
-    error object, or llama.cpp's ``error:`` field) is raised as it is while no
-    text has reached the caller, so failover can still help, and as
-    ``StreamInterrupted`` carrying the text once some has.
+    error object, wrapped or vLLM's flat one, or llama.cpp's ``error:`` field)
+    is raised as it is while no text has reached the caller, so failover can
+    still help, and as ``StreamInterrupted`` carrying the text once some has.
     """
     conn = connection(ctx)
     check_chat(request, conn.provider)
@@ -95,7 +95,7 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
                     parts.append(content)
                     yield ChatChunk(content=content, provider=provider, model=served)
                 else:
-                    if chunk.get("error"):
+                    if is_error(chunk):
                         raise conn.reported(parse_error_body(event.data))
                     for key in USAGE_KEYS:
                         if chunk.get(key):

@@ -22,7 +22,7 @@ from aegis_llm.http import ErrorBody, HttpApi, HttpLimits, parse_error_body
 from aegis_llm_lmstudio._errors import NO_ROUTE, known_error, reported_error, start_hint
 from aegis_llm_lmstudio._settings import LMStudioSettings
 
-__all__ = ["RESOURCE", "Connection", "api_root", "claim", "connection"]
+__all__ = ["RESOURCE", "Connection", "api_root", "claim", "connection", "is_error"]
 
 RESOURCE = "lmstudio.connection"
 _NATIVE_MODELS = "/api/v0/models"
@@ -34,6 +34,12 @@ def api_root(base_url: str) -> str:
     root = base_url.rstrip("/")
     path = urlsplit(root).path
     return root.removesuffix("/v1") if path.endswith("/v1") else root
+
+
+def is_error(payload: dict[str, Any]) -> bool:
+    """Whether a JSON object a server sent is an error: ``{"error": ...}``, or the flat
+    ``{"object": "error", "message": ...}`` of older vLLM builds."""
+    return bool(payload.get("error")) or payload.get("object") == "error"
 
 
 def connection(ctx: ProviderContext) -> Connection:
@@ -91,7 +97,7 @@ class Connection:
         """``payload`` as a JSON object, raising the error the server put in it instead."""
         if not isinstance(payload, dict):
             raise ProtocolError("the answer is not a JSON object", provider=self.provider)
-        if payload.get("error"):
+        if is_error(payload):
             raise self.reported(parse_error_body(json.dumps(payload)))
         return payload
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from struct import pack
 from typing import Any
 
@@ -198,6 +200,14 @@ async def test_an_error_object_in_a_200_answer_is_the_servers_error() -> None:
         await chat(context(script, native_api=False), chat_request())
 
 
+async def test_a_flat_vllm_error_object_in_a_200_answer_is_the_servers_error() -> None:
+    flat = {"object": "error", "message": "bad sampler", "type": "BadRequestError", "code": 400}
+    script = Script({("POST", "/v1/chat/completions"): answer(flat)})
+    with pytest.raises(ProviderError, match="bad sampler") as caught:
+        await chat(context(script, native_api=False), chat_request())
+    assert caught.value.status_code == 400
+
+
 async def test_an_oversized_answer_is_a_protocol_error() -> None:
     big = json.dumps(completion("x" * 5000)).encode()
     script = Script({("POST", "/v1/chat/completions"): raw(big)})
@@ -235,17 +245,28 @@ async def test_401_never_shows_the_key() -> None:
     assert script.requests[0].headers["authorization"] == "Bearer sk-live-999"
 
 
-async def test_429_carries_retry_after() -> None:
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after-ms": "1500", "Retry-After": "9"}, 1.5),  # openai-python's order
+        ({"Retry-After": "<30 s from now as an HTTP date>"}, 30.0),
+    ],
+)
+async def test_429_carries_retry_after(headers: dict[str, str], seconds: float) -> None:
+    if headers["Retry-After"].startswith("<"):  # made now: collection may be long past
+        when = datetime.now(UTC) + timedelta(seconds=seconds)
+        headers = {"Retry-After": format_datetime(when, usegmt=True)}
     script = Script(
         {
             ("POST", "/v1/chat/completions"): answer(
-                {"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "7"}
+                {"error": {"message": "slow down"}}, status=429, headers=headers
             )
         }
     )
     with pytest.raises(RateLimited) as caught:
         await chat(context(script, native_api=False), chat_request())
-    assert caught.value.retry_after == 7.0
+    assert caught.value.retry_after == pytest.approx(seconds, abs=2.0)
     assert caught.value.retryable
 
 
@@ -341,6 +362,16 @@ async def test_vllm_error_event_before_done_is_interrupted() -> None:
     with pytest.raises(StreamInterrupted, match="bad sampler") as caught:
         await collect(stream_chat(context(script, native_api=False), chat_request()))
     assert caught.value.partial == "x"
+
+
+@pytest.mark.parametrize("text_first", [False, True])
+async def test_a_flat_vllm_error_event_is_not_swallowed(text_first: bool) -> None:
+    flat = {"object": "error", "message": "bad sampler", "type": "BadRequestError", "code": 400}
+    events = completion_chunks(["x"], done=False)[: 2 if text_first else 1]
+    script = Script({("POST", "/v1/chat/completions"): sse([*events, event(flat), DONE])})
+    expected = StreamInterrupted if text_first else ProviderError
+    with pytest.raises(expected, match="bad sampler"):
+        await collect(stream_chat(context(script, native_api=False), chat_request()))
 
 
 async def test_malformed_event_before_any_text_is_a_protocol_error() -> None:
