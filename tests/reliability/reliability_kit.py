@@ -98,8 +98,10 @@ class Counting:
     @hookimpl
     async def aegis_llm_embed(self, ctx: ProviderContext, request: EmbedRequest) -> Embeddings:
         self.calls += 1
-        vectors = [[1.0, 0.0] for _ in request.inputs]
-        return Embeddings(vectors=vectors, dimensions=2, model=request.model, provider=ctx.name)
+        # Honours ``dimensions`` as a real provider must, so only the front door is under test.
+        size = request.dimensions or 2
+        vectors = [[1.0] + [0.0] * (size - 1) for _ in request.inputs]
+        return Embeddings(vectors=vectors, dimensions=size, model=request.model, provider=ctx.name)
 
 
 async def _one_chunk(provider: str, model: str) -> AsyncIterator[ChatChunk]:

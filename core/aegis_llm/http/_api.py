@@ -6,9 +6,13 @@ whole-exchange timeouts, bounded bodies and lines, mapping transport failures
 to typed errors, keeping credentials out of messages, and never following
 redirects (so an ``Authorization`` header cannot travel to another origin).
 
-Timeouts other than connecting are enforced with anyio deadlines on absolute
-times rather than httpx's per-read timeouts, which restart on every byte and
-so cannot bound a server that trickles.
+Timeouts other than connecting are enforced on absolute times (an anyio
+deadline for the head, per-read limits recomputed from the deadlines for the
+body) rather than httpx's fixed per-read timeouts, which restart on every byte
+and so cannot bound a server that trickles.
+
+Requests go straight to the transport (httpcore's pool, or aiohttp): see
+``_outgoing`` for what ``httpx.AsyncClient`` cost and what of it is kept.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import httpx
 
 from aegis_llm.errors import (
     AegisLLMError,
-    InvalidRequest,
     ProtocolError,
     ProviderError,
     ProviderTimeout,
@@ -32,15 +35,13 @@ from aegis_llm.http._body import BoundedBody
 from aegis_llm.http._decoders import NDJSONDecoder, SSEDecoder, SSEEvent, parse_json
 from aegis_llm.http._errors import ErrorClassifier, classify_status, parse_error_body
 from aegis_llm.http._limits import Deadlines, HttpLimits
-from aegis_llm.http._payload import OneShot, encode_json
+from aegis_llm.http._outgoing import RequestFactory
+from aegis_llm.http._payload import encode_json
 from aegis_llm.http._secrets import Credentials
 
 __all__ = ["HttpApi"]
 
 _ERROR_BODY_LIMIT = 64 * 1024
-# Compression buys nothing on loopback, and a compressed body could expand far
-# past max_response_bytes inside a single read before the cap is checked.
-_DEFAULT_HEADERS = {"Accept-Encoding": "identity"}
 
 
 class HttpApi:
@@ -64,32 +65,30 @@ class HttpApi:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.provider = provider
-        self.base_url = base_url.rstrip("/")
         self.limits = limits or HttpLimits()
         self._start_hint = start_hint
         self._classify = classify
         self._credentials = Credentials(headers or {})
+        self._requests = RequestFactory(base_url, headers, provider=provider)
+        self.base_url = self._requests.base_url
         if transport is None and self.limits.transport == "aiohttp":
             # Imported here: plugin discovery must not pay for aiohttp, and most users lack it.
             from aegis_llm.http._aiohttp import AiohttpTransport
 
             transport = AiohttpTransport(max_connections=self.limits.max_connections)
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers={**_DEFAULT_HEADERS, **(headers or {})},
-            timeout=httpx.Timeout(None, connect=self.limits.connect_timeout),
-            limits=httpx.Limits(
-                max_connections=self.limits.max_connections,
-                max_keepalive_connections=self.limits.max_connections,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-            transport=transport,
-        )
+        elif transport is None:
+            transport = httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=self.limits.max_connections,
+                    max_keepalive_connections=self.limits.max_connections,
+                ),
+                trust_env=False,
+            )
+        self._transport = transport
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
-            await self._client.aclose()
+            await self._transport.aclose()
 
     async def request_json(
         self,
@@ -177,32 +176,11 @@ class HttpApi:
             error.hint = "the server's answer is malformed; check the server's version and log"
 
     def _build(self, method: str, path: str, body: Any, timeout: float | None) -> httpx.Request:
-        extra: dict[str, Any] = {}
+        connect = self.limits.connect_timeout
         if timeout is not None:
-            connect = min(timeout, self.limits.connect_timeout)
-            extra["timeout"] = httpx.Timeout(None, connect=connect)
-        content = b""
-        if body is not None:
-            content = extra["content"] = encode_json(body, provider=self.provider)
-            extra["headers"] = {"Content-Type": "application/json"}
-        try:
-            request = self._client.build_request(method, path, **extra)
-        except httpx.InvalidURL as exc:
-            raise InvalidRequest(
-                f"cannot address {path!r} on {self.base_url}: {exc}",
-                provider=self.provider,
-                hint="a model name or path holds characters a URL cannot carry",
-            ) from None
-        # An absolute URL as the path would carry this server's credentials elsewhere.
-        url, base = request.url, self._client.base_url
-        if (url.scheme, url.netloc) != (base.scheme, base.netloc):
-            raise InvalidRequest(
-                f"{path!r} leaves {self.base_url}",
-                provider=self.provider,
-                hint="plugins pass paths relative to base_url",
-            )
-        request.stream = OneShot(content)  # not httpx's generator: see _payload
-        return request
+            connect = min(timeout, connect)
+        content = None if body is None else encode_json(body, provider=self.provider)
+        return self._requests.build(method, path, content, connect)
 
     async def _open(
         self, request: httpx.Request, deadlines: Deadlines, model: str | None
@@ -233,7 +211,7 @@ class HttpApi:
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         try:
-            return await self._client.send(request, stream=True)
+            response = await self._transport.handle_async_request(request)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ProviderUnavailable(
                 f"cannot connect to {self.base_url} ({type(exc).__name__})",
@@ -249,6 +227,9 @@ class HttpApi:
                 hint=self._start_hint,
                 refused=False,
             ) from exc
+        response.request = request
+        self._requests.remember_cookies(response)
+        return response
 
     async def _error_from(
         self, response: httpx.Response, deadlines: Deadlines, model: str | None
