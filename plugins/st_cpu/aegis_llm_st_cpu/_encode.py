@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from aegis_llm.errors import InvalidRequest
+from aegis_llm.errors import AegisLLMError, InvalidRequest, ProviderError
 from aegis_llm_st_cpu._registry import ResidentModel
 
 __all__ = ["EncodeJob", "EncodeOptions", "EncodeResult"]
@@ -75,6 +75,22 @@ class EncodeJob:
         self.result: EncodeResult | None = None
 
     def step(self) -> None:
+        """Encode the next batch; a failure of the model itself is a ``ProviderError``.
+
+        A model can load and still fail on its first batch (a Dense layer whose
+        width does not match the transformer's, a tokenizer that rejects a
+        text): that is the model's fault, not the caller's, and repeating the
+        call cannot help, so it is reported as such instead of as a bare
+        ``RuntimeError`` from torch.
+        """
+        try:
+            self._step()
+        except AegisLLMError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - torch and tokenizers raise many kinds
+            raise _encode_error(exc, self._model.name, self._options.provider) from None
+
+    def _step(self) -> None:
         with self._model.encode_lock:
             threads = self._options.torch_threads
             if threads and torch.get_num_threads() != threads:
@@ -127,6 +143,24 @@ class EncodeJob:
         self._dimensions = int(vectors.shape[1])
         unit = np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
         self._normalized = self._normalized and bool(unit)
+
+
+def _encode_error(exc: Exception, name: str, provider: str) -> ProviderError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, MemoryError) or "can't allocate memory" in reason:
+        return ProviderError(
+            f"{name!r} ran out of memory encoding a batch: {reason}",
+            provider=provider,
+            hint="lower AEGIS_LLM_ST_CPU_BATCH_SIZE or AEGIS_LLM_ST_CPU_MAX_SEQ_LENGTH",
+            retryable=False,
+        )
+    return ProviderError(
+        f"{name!r} failed to encode ({type(exc).__name__}): {reason}",
+        provider=provider,
+        hint="the model folder may be damaged or its modules may not fit together; "
+        "check it loads and encodes with sentence-transformers itself",
+        retryable=False,
+    )
 
 
 def _effective_limit(native: int | None, configured: int | None) -> int | None:

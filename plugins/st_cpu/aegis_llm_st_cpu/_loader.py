@@ -44,14 +44,24 @@ def load(folder: Path, *, trust_remote_code: bool, name: str, provider: str) -> 
             local_files_only=True,
             model_kwargs={"use_safetensors": True},
         )
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged folder can make the loader raise anything
+        # TypeError from a malformed modules.json entry, SafetensorError (a plain Exception)
+        # from corrupt weights, OSError for missing files: all mean "this is no usable model".
         raise _load_error(exc, name=name, folder=folder, provider=provider) from None
     model.eval()
+    limit: object = model.max_seq_length
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ProviderError(
+            f"{name!r} ({folder}) declares a token limit of {limit!r}, not a positive number",
+            provider=provider,
+            hint="fix max_seq_length in the model's sentence_bert_config.json",
+            retryable=False,
+        )
     tensors = [*model.parameters(), *model.buffers()]
     return LoadedWeights(
         model=model,
         dimensions=_dimensions(model),
-        max_seq_length=model.max_seq_length,
+        max_seq_length=limit,
         memory_bytes=sum(t.numel() * t.element_size() for t in tensors),
         load_seconds=time.monotonic() - started,
     )
@@ -66,6 +76,13 @@ def _dimensions(model: SentenceTransformer) -> int | None:
 
 def _load_error(exc: Exception, *, name: str, folder: Path, provider: str) -> Exception:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return ProviderError(
+            f"{name!r} ({folder}) does not fit in this process's memory",
+            provider=provider,
+            hint="free memory (idle_unload_seconds unloads unused models) or pick a smaller model",
+            retryable=False,
+        )
     if "trust_remote_code" in str(exc):
         return ModelNotFound(
             f"{name!r} needs to run code shipped with the model: {reason}",
