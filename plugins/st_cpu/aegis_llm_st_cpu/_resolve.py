@@ -91,9 +91,15 @@ def _locate(target: str, settings: StCpuSettings, provider: str) -> ModelSource:
     # A root that cannot be searched raises rather than being skipped: the operator's
     # mirror must never be silently passed over for a download from the hub.
     for root in settings.model_roots:
-        if _paths.present(root / target):
-            folder = _confined(root / target, settings, provider)
-            return ModelSource(target, folder, "folder")
+        candidate = root / target
+        try:
+            found = _paths.present(candidate)
+        except OSError:
+            if _paths.inside(candidate, settings.model_roots):
+                raise
+            found = True  # led out by a link: refused as outside, saying nothing of what is there
+        if found:
+            return ModelSource(target, _confined(candidate, settings, provider), "folder")
     from aegis_llm_st_cpu import _hub  # imports huggingface_hub: only when a hub id is needed
 
     folder = _hub.fetch(target, offline=settings.offline, provider=provider)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,24 +52,44 @@ def deny(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deny]:
 
 
 def _inject_refusals(monkeypatch: pytest.MonkeyPatch, denied: list[Path]) -> None:
-    def check(arg: object, *, listing: bool) -> None:
-        if not isinstance(arg, str | os.PathLike):
-            return
-        path = Path(os.path.abspath(os.fspath(arg)))
-        for folder in denied:
-            if (listing and path == folder) or folder in path.parents:
-                raise PermissionError(errno.EACCES, "Permission denied", os.fspath(arg))
+    """EACCES where the kernel would give it: listing a denied folder, or looking up anything
+    below one, after following links (the last one only for calls that follow it)."""
+    busy = threading.local()
 
-    for name, listing in (("stat", False), ("lstat", False), ("listdir", True), ("scandir", True)):
-        real = getattr(os, name)
+    def refused(arg: object, *, listing: bool, follows: bool) -> bool:
+        if not isinstance(arg, str | os.PathLike):
+            return False  # a file descriptor: already opened
+        path = Path(os.fspath(arg))
+        where = real(path) if follows else real(path.parent) / path.name
+        return any((listing and where == f) or f in where.parents for f in denied)
+
+    calls = {"stat": (False, True), "lstat": (False, False), "listdir": (True, True)}
+    calls["scandir"] = (True, True)
+    for name, (listing, follows) in calls.items():
+        original = getattr(os, name)
 
         def guarded(
-            arg: Any = ".", *args: Any, _real: Any = real, _listing: bool = listing, **kwargs: Any
+            arg: Any = ".",
+            *args: Any,
+            _original: Any = original,
+            _how: tuple[bool, bool] = (listing, follows),
+            **kwargs: Any,
         ) -> Any:
-            check(arg, listing=_listing)
-            return _real(arg, *args, **kwargs)
+            if not getattr(busy, "checking", False):
+                busy.checking = True  # os.path.realpath calls lstat itself
+                try:
+                    denied_here = refused(arg, listing=_how[0], follows=_how[1])
+                finally:
+                    busy.checking = False
+                if denied_here:
+                    raise PermissionError(errno.EACCES, "Permission denied", os.fspath(arg))
+            return _original(arg, *args, **kwargs)
 
         monkeypatch.setattr(os, name, guarded)
+
+
+def real(path: Path) -> Path:
+    return Path(os.path.realpath(os.path.abspath(path)))
 
 
 @pytest.fixture
@@ -149,6 +170,18 @@ def test_outside_the_roots_is_refused_before_permissions_are_seen(
     deny(secret)
     with pytest.raises(InvalidRequest, match="outside the model roots"):
         resolve_in([root], str(secret / "model"))
+
+
+def test_a_link_out_to_an_unreadable_place_is_refused_as_outside(
+    tmp_path: Path, root: Path, deny: Deny
+) -> None:
+    """A name inside a root that a link leads out of: the refusal says nothing of what is there."""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (root / "door").symlink_to(secret, target_is_directory=True)
+    deny(secret)
+    with pytest.raises(InvalidRequest, match="outside the model roots"):
+        resolve_in([root], "door/model")
 
 
 def test_a_path_too_long_with_its_root_is_invalid(tmp_path: Path) -> None:
