@@ -143,6 +143,41 @@ def test_every_known_error_shape(
     assert (parsed.message, parsed.type, parsed.code) == (message, kind, code)
 
 
+@pytest.mark.parametrize(
+    ("body", "extra"),
+    [
+        (
+            b'{"error":"unauthorized","signin_url":"https://ollama.com/connect?name=h"}',
+            {"signin_url": "https://ollama.com/connect?name=h"},
+        ),
+        (b'{"error":{"message":"m","type":"t"},"request_id":"r1"}', {"request_id": "r1"}),
+        (
+            b'{"object":"error","message":"gone","type":"NotFoundError","param":null,"code":404}',
+            {"object": "error", "param": None},
+        ),
+        (b'{"error":"plain"}', {}),
+        (b"<html>Bad Gateway</html>", {}),
+    ],
+)
+def test_the_other_top_level_keys_are_kept(body: bytes, extra: dict[str, object]) -> None:
+    assert parse_error_body(body).extra == extra
+
+
+def test_redacted_masks_the_message_and_every_string_in_extra() -> None:
+    body = parse_error_body(
+        b'{"error":"key sk-1 refused","signin_url":"https://x/?k=sk-1",'
+        b'"nested":{"list":["sk-1",3,null]},"count":7}'
+    )
+    clean = body.redacted(lambda text: text.replace("sk-1", "[redacted]"))
+    assert clean.message == "key [redacted] refused"
+    assert clean.extra == {
+        "signin_url": "https://x/?k=[redacted]",
+        "nested": {"list": ["[redacted]", 3, None]},
+        "count": 7,
+    }
+    assert "sk-1" in str(body.extra)  # a copy: the parsed body itself is unchanged
+
+
 @given(st.binary(max_size=200))
 def test_error_bodies_never_raise(body: bytes) -> None:
     assert isinstance(parse_error_body(body).message, str)

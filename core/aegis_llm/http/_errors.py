@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from aegis_llm.errors import (
@@ -35,13 +35,43 @@ __all__ = [
 _PREVIEW = 300
 
 
+# The keys a flat error object (old vLLM, no "error" key) spends on what ErrorBody names.
+_NAMED = frozenset({"message", "detail", "type", "code"})
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorBody:
-    """The useful parts of an error answer, whatever shape it came in."""
+    """The useful parts of an error answer, whatever shape it came in.
+
+    ``extra`` keeps the other top-level keys of a JSON error object, because
+    some servers put the way out beside the message (Ollama's 401 for cloud
+    models carries ``signin_url``) and a plugin's classifier needs it for
+    the hint. It holds the server's words: :meth:`redacted` masks them too.
+    """
 
     message: str
     type: str | None = None
     code: str | None = None
+    extra: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def redacted(self, redact: Callable[[str], str]) -> ErrorBody:
+        """This body with ``redact`` applied to the message and every string in ``extra``.
+
+        Anything here can end up in an error message, and a server can echo
+        a credential in any field, JSON-escaped so the byte scan missed it.
+        """
+        extra = {key: _redact_value(value, redact) for key, value in self.extra.items()}
+        return ErrorBody(redact(self.message), self.type, self.code, extra)
+
+
+def _redact_value(value: object, redact: Callable[[str], str]) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item, redact) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(item, redact) for item in value]
+    return value
 
 
 def parse_error_body(body: bytes | str) -> ErrorBody:
@@ -54,8 +84,10 @@ def parse_error_body(body: bytes | str) -> ErrorBody:
     if not isinstance(value, dict):
         return ErrorBody(text.strip()[:_PREVIEW])
     error = value.get("error", value)
+    named = {"error"} if "error" in value else _NAMED
+    extra = {key: item for key, item in value.items() if key not in named}
     if isinstance(error, str):
-        return ErrorBody(error)
+        return ErrorBody(error, extra=extra)
     if isinstance(error, dict):
         message = error.get("message") or error.get("detail") or json.dumps(error)[:_PREVIEW]
         kind = error.get("type")
@@ -64,8 +96,9 @@ def parse_error_body(body: bytes | str) -> ErrorBody:
             str(message),
             type=str(kind) if kind is not None else None,
             code=str(code) if code is not None else None,
+            extra=extra,
         )
-    return ErrorBody(text.strip()[:_PREVIEW])
+    return ErrorBody(text.strip()[:_PREVIEW], extra=extra)
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from aegis_llm.errors import (
     AegisLLMError,
@@ -22,13 +23,14 @@ from aegis_llm.errors import (
     RateLimited,
     StreamInterrupted,
 )
-from aegis_llm.http import ErrorBody, parse_retry_after
+from aegis_llm.http import Credentials, ErrorBody, ErrorClassifier, parse_retry_after
 
 __all__ = [
     "START_HINT",
     "EndpointMissing",
     "ServerReported",
     "claim",
+    "classifier",
     "classify",
     "interrupted",
     "model_not_found",
@@ -82,14 +84,44 @@ def classify(status: int, body: ErrorBody, headers: Mapping[str, str]) -> AegisL
             hint="its request queue is full (OLLAMA_MAX_QUEUE); retry later",
         )
     if status == 401:
-        return AuthenticationError(
-            f"Ollama refused the request (401): {message}",
-            hint="cloud models need `ollama signin`; a server behind an authenticating proxy "
-            "needs AEGIS_LLM_OLLAMA_API_KEY",
-        )
+        return _unauthorized(message, body.extra.get("signin_url"))
     if status == 403:
         return _forbidden(message)
     return None
+
+
+def classifier(headers: Mapping[str, str]) -> ErrorClassifier:
+    """``classify`` for an ``HttpApi`` sending ``headers``, with the body's extra keys masked.
+
+    ``HttpApi`` masks credentials in the answer's bytes and in the decoded
+    message, but the sign-in URL comes from ``ErrorBody.extra``: a server can
+    echo the key there JSON-escaped, past the byte scan, and the hint would
+    show it. Masking here keeps every string the classifier may quote clean.
+    """
+    redact = Credentials(headers).redact
+
+    def classify_redacted(
+        status: int, body: ErrorBody, answer_headers: Mapping[str, str]
+    ) -> AegisLLMError | None:
+        return classify(status, body.redacted(redact), answer_headers)
+
+    return classify_redacted
+
+
+def _unauthorized(message: str, signin_url: object) -> AuthenticationError:
+    """Ollama's 401: a cloud model wants this machine signed in, at the URL it sends.
+
+    The URL (``signin_url``, beside the message) links this machine's key to
+    an ollama.com account, the quickest fix; only web addresses are shown.
+    """
+    if isinstance(signin_url, str) and urlsplit(signin_url).scheme in ("http", "https"):
+        hint = f"sign in at {signin_url} (`ollama signin`)"
+    else:
+        hint = "cloud models need `ollama signin`"
+    return AuthenticationError(
+        f"Ollama refused the request (401): {message}",
+        hint=f"{hint}; a server behind an authenticating proxy needs AEGIS_LLM_OLLAMA_API_KEY",
+    )
 
 
 def _forbidden(message: str) -> AuthenticationError:
