@@ -11,9 +11,16 @@ from typing import Any
 
 import pytest
 
-from aegis_llm import AegisSettings, AsyncClient
+from aegis_llm import AegisSettings, AsyncClient, Attempt
 from aegis_llm.errors import StreamInterrupted
-from aegis_llm.testing.fakes import FakeOllama, FakeOpenAI, Fault, OllamaModel, refused_url
+from aegis_llm.testing.fakes import (
+    FakeOllama,
+    FakeOpenAI,
+    Fault,
+    OllamaModel,
+    OpenAIModel,
+    refused_url,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -117,3 +124,56 @@ async def test_a_stream_failing_before_any_text_fails_over(
     assert {c.provider for c in chunks} == {"ollama"}
     attempts = chunks[-1].attempts
     assert [(a.provider, a.retries) for a in attempts] == [("lmstudio", 2), ("ollama", 0)]
+
+
+async def _chat_once(llm: AsyncClient, streamed: bool) -> tuple[str, str, tuple[Attempt, ...]]:
+    """Text, provider and attempts of one chat, whole or streamed."""
+    if not streamed:
+        reply = await llm.chat("hello", model="llama3.2-3b")
+        return reply.content, reply.provider, reply.attempts
+    chunks = [chunk async for chunk in llm.stream_chat("hello", model="llama3.2-3b")]
+    return "".join(c.content for c in chunks), chunks[-1].provider, chunks[-1].attempts
+
+
+def _declined_for_lacking(attempt: Attempt, provider: str, model: str, words: str) -> None:
+    assert (attempt.provider, attempt.model, attempt.error_type, attempt.retries) == (
+        provider,
+        model,
+        "Unsupported",
+        0,
+    )
+    assert attempt.error is not None
+    assert words in attempt.error
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_model_that_cannot_chat_on_ollama_fails_over_to_lm_studio(
+    lmstudio: FakeOpenAI, streamed: bool
+) -> None:
+    # Ollama's 400 '"<model>" does not support chat' is about its model, not the
+    # request: InvalidRequest would stop the chain, Unsupported moves it on.
+    embedder = OllamaModel("llama3.2:3b", capabilities=("embedding",))
+    settings = AegisSettings.load(chain=["ollama", "lmstudio"])
+    with FakeOllama([embedder], reply=REPLY) as ollama:
+        urls = {"ollama": {"base_url": ollama.url}, "lmstudio": {"base_url": lmstudio.url}}
+        async with AsyncClient(settings, provider_settings=urls, aliases=ALIASES) as llm:
+            content, provider, attempts = await _chat_once(llm, streamed)
+        assert _chats(ollama) == 1  # not repeated: the model will not learn to chat
+    assert (content, provider) == (REPLY, "lmstudio")
+    declined, served = attempts
+    _declined_for_lacking(declined, "ollama", "llama3.2:3b", "does not support chat")
+    assert (served.provider, served.outcome) == ("lmstudio", "success")
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_an_embedding_model_asked_to_chat_on_lm_studio_fails_over_to_ollama(
+    ollama: FakeOllama, streamed: bool
+) -> None:
+    embedder = OpenAIModel("llama-3.2-3b-instruct", kind="embeddings")
+    with FakeOpenAI("lmstudio", [embedder], reply=REPLY) as lmstudio:
+        async with _client(lmstudio.url, ollama.url) as llm:
+            content, provider, attempts = await _chat_once(llm, streamed)
+    assert (content, provider) == (REPLY, "ollama")
+    declined, served = attempts
+    _declined_for_lacking(declined, "lmstudio", "llama-3.2-3b-instruct", "is not a chat model")
+    assert (served.provider, served.outcome) == ("ollama", "success")

@@ -3,10 +3,11 @@
 The core's status mapping is right for most answers; this module only adds
 what it would get wrong for these servers: LM Studio says "No models loaded"
 with 400 or 404 depending on the version (a 400 would otherwise look like a
-bad request and stop failover) and "Model is not embedding" for a chat model
-asked to embed, a 404 for a path the server lacks is not a
-missing model even when the path says "models", llama.cpp answers 501 for
-features the server was not started with.
+bad request and stop failover), "Model is not embedding" for a chat model
+asked to embed (and "is not a chat model" the other way round, Unsupported so
+that failover goes on), a 404 for a path the server lacks is not a missing
+model even when the path says "models", llama.cpp answers 501 for features
+the server was not started with.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ _MISSING_HINT = "use a model id exactly as `aegis-llm models` lists it"
 # LM Studio's words (any 4xx, code model_not_found) for a chat model asked to embed.
 _NOT_EMBEDDING = "model is not embedding"
 _EMBEDDING_HINT = "embed with a model `aegis-llm models` lists as kind embedding"
+# The fakes' (and OpenAI-style servers') words for a model of the other kind: a chat
+# model asked to embed or the reverse. About the model, so another provider may serve it.
+_WRONG_KIND = re.compile(r"\bis not an? (?:chat|embedding) model\b")
+_WRONG_KIND_HINT = "use a model `aegis-llm models` lists as that kind, or another provider"
 # A 404 naming a model; a whole word, so "Invalid URL (GET /v1/models)" is a missing route
 # (the core's mapping would take any "model" for a missing model).
 _MODEL = re.compile(r"\bmodel\b")
@@ -57,6 +62,8 @@ def known_error(status: int, body: ErrorBody, *, provider: str) -> AegisLLMError
         return ModelNotFound(message, provider=provider, hint=LOAD_HINT)
     if _NOT_EMBEDDING in lowered:  # the model exists, but it is no embedding model
         return ModelNotFound(message, provider=provider, hint=_EMBEDDING_HINT)
+    if _WRONG_KIND.search(lowered):  # a 400 here would be InvalidRequest and stop the chain
+        return Unsupported(message, provider=provider, hint=_WRONG_KIND_HINT)
     # OpenAI puts "model_not_found" in `code`; LM Studio's own v1 API in `type`.
     missing = "model_not_found" in (body.code, body.type)
     if missing or (status == 404 and _MODEL.search(lowered)):

@@ -228,6 +228,18 @@ def test_a_chat_model_asked_to_embed_says_which_kind_to_use(status: int, code: s
     assert "embedding" in error.hint
 
 
+@pytest.mark.parametrize(
+    "message", ["Model 'nomic-embed' is not a chat model", "Model 'qwen' is not an embedding model"]
+)
+def test_a_model_of_the_other_kind_is_unsupported_not_a_bad_request(message: str) -> None:
+    # InvalidRequest would stop the chain; another provider may serve the alias.
+    error = known_error(400, ErrorBody(message), provider="lmstudio")
+    assert isinstance(error, Unsupported)
+    assert (error.provider, message in str(error)) == ("lmstudio", True)
+    assert error.hint is not None
+    assert "another provider" in error.hint
+
+
 def test_model_not_found_code_wins_over_a_400_status() -> None:
     body = ErrorBody("The model `x` does not exist", code="model_not_found")
     assert isinstance(known_error(400, body, provider="p"), ModelNotFound)

@@ -4,7 +4,8 @@ The core's generic status mapping is right for most codes; this module adds
 what only Ollama's answers reveal: which model is missing (its 404 echoes the
 name), a route the server does not have (an old release answers 404 with Go's
 plain ``404 page not found``), a full request queue (503, never with
-``Retry-After``) and cloud models that need ``ollama signin``.
+``Retry-After``), cloud models that need ``ollama signin`` and models that
+lack a capability (a 400 about the model, not the request: failover goes on).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aegis_llm.errors import (
     ProviderError,
     RateLimited,
     StreamInterrupted,
+    Unsupported,
 )
 from aegis_llm.http import Credentials, ErrorBody, ErrorClassifier, parse_retry_after
 
@@ -40,6 +42,12 @@ __all__ = [
 START_HINT = "is Ollama running? start it with `ollama serve`"
 
 _MISSING_MODEL = re.compile(r"""model ['"](?P<name>[^'"]+)['"] not found""")
+# Ollama's 400 for a model without the capability a request needs (server/routes.go).
+# The words are listed: "raw mode does not support template" is the request's fault.
+_LACKS = re.compile(
+    r"(?P<model>.+?) does not support "
+    r"(?P<capability>chat|generate|completion|tools|thinking|embedding|insert|vision)\s*\Z"
+)
 
 
 class EndpointMissing(ProviderError):
@@ -71,6 +79,8 @@ def classify(status: int, body: ErrorBody, headers: Mapping[str, str]) -> AegisL
             status_code=404,
             hint="check that base_url points at Ollama, or upgrade it; `ollama --version` shows it",
         )
+    if status == 400 and (lacking := _LACKS.match(message)) is not None:
+        return _lacks(lacking["model"], lacking["capability"], message)
     if status == 400:
         return InvalidRequest(
             f"Ollama rejected the request: {message}",
@@ -106,6 +116,21 @@ def classifier(headers: Mapping[str, str]) -> ErrorClassifier:
         return classify(status, body.redacted(redact), answer_headers)
 
     return classify_redacted
+
+
+def _lacks(model: str, capability: str, message: str) -> Unsupported:
+    """A model that cannot do what was asked: not the request's fault, so not InvalidRequest.
+
+    ``InvalidRequest`` stops the whole chain, since the same request would fail
+    everywhere; but another provider (or its model for the alias) may well
+    chat or call tools, so this is ``Unsupported`` and the chain moves on.
+    """
+    name = model.strip('"')
+    return Unsupported(
+        f"Ollama's model lacks {capability} (400): {message}",
+        hint=f"{name} cannot {capability}: pick another model or provider "
+        f"(`ollama show {name}` lists its capabilities)",
+    )
 
 
 def _unauthorized(message: str, signin_url: object) -> AuthenticationError:

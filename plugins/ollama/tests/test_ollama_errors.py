@@ -1,4 +1,4 @@
-"""Ollama's error answers that carry more than a message, and what the SDK makes of them."""
+"""Ollama's error answers that need more than the status: sign-in URLs, missing capabilities."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pytest
 from ollama_testkit import answer, context
 
 from aegis_llm import ChatRequest, Message
-from aegis_llm.errors import AuthenticationError
+from aegis_llm.errors import AuthenticationError, InvalidRequest, Unsupported
+from aegis_llm.http import ErrorBody
 from aegis_llm_ollama._chat import chat
+from aegis_llm_ollama._errors import classify
 
 pytestmark = pytest.mark.anyio
 
@@ -56,3 +58,36 @@ async def test_a_key_echoed_in_the_sign_in_url_is_masked_even_json_escaped() -> 
     shown = f"{error} {error.hint} {error!r}"
     assert KEY not in shown
     assert "https://ollama.com/connect?k=[redacted]" in shown
+
+
+@pytest.mark.parametrize(
+    ("message", "capability", "name"),
+    [
+        ('"nomic-embed-text" does not support chat', "chat", "nomic-embed-text"),
+        ('"nomic-embed-text" does not support generate', "generate", "nomic-embed-text"),
+        ("registry.ollama.ai/library/gemma:2b does not support tools", "tools", "gemma:2b"),
+        ('"llama3.2" does not support thinking', "thinking", "llama3.2"),
+        ('"llama3.2" does not support embedding', "embedding", "llama3.2"),
+    ],
+)
+def test_a_model_lacking_a_capability_is_unsupported(
+    message: str, capability: str, name: str
+) -> None:
+    error = classify(400, ErrorBody(message), {})
+    assert isinstance(error, Unsupported)
+    assert message in str(error)
+    assert error.hint is not None
+    assert f"cannot {capability}: pick another model or provider" in error.hint
+    assert name in error.hint
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "raw mode does not support template, system, or context",
+        "invalid options: top_k",
+        '"llama3.2" does not support chat templates here',
+    ],
+)
+def test_other_400s_stay_invalid_requests(message: str) -> None:
+    assert isinstance(classify(400, ErrorBody(message), {}), InvalidRequest)

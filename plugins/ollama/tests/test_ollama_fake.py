@@ -28,6 +28,7 @@ from aegis_llm.errors import (
     ProviderUnavailable,
     RateLimited,
     StreamInterrupted,
+    Unsupported,
 )
 from aegis_llm.testing.fakes import FakeOllama, Fault, OllamaModel, refused_url
 from aegis_llm_ollama._chat import chat, stream_chat
@@ -166,9 +167,11 @@ async def test_unknown_model_says_which_pull_to_run(ctx: ProviderContext) -> Non
         await embed(ctx, EmbedRequest(model="bge-m3", inputs=("x",)))
 
 
-async def test_a_chat_on_an_embedding_model_is_an_invalid_request(ctx: ProviderContext) -> None:
-    with pytest.raises(InvalidRequest, match="does not support chat"):
+async def test_a_chat_on_an_embedding_model_is_unsupported(ctx: ProviderContext) -> None:
+    # The model's limit, not the request's fault: another provider may chat with it.
+    with pytest.raises(Unsupported, match="does not support chat") as caught:
         await chat(ctx, ask("nomic-embed-text"))
+    assert caught.value.provider == "ollama"
 
 
 async def test_malformed_and_oversized_answers_are_protocol_errors(fake: FakeOllama) -> None:
