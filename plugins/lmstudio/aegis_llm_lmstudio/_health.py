@@ -46,7 +46,10 @@ async def health(ctx: ProviderContext) -> HealthReport:
             status=status,
             reason=reason,
             message=str(exc),
-            latency_seconds=time.monotonic() - started,
+            # A round trip only when the server answered (as the Ollama plugin reports it).
+            latency_seconds=None
+            if isinstance(exc, ProviderUnavailable)
+            else time.monotonic() - started,
         )
     latency = time.monotonic() - started
     loaded = tuple(

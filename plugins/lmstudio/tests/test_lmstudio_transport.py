@@ -619,6 +619,7 @@ async def test_unhealthy_servers_are_reports_not_exceptions(reply: object, reaso
 async def test_an_unreachable_server_is_down_with_a_hint() -> None:
     report = await health(context(refuse, name="vllm"))
     assert (report.status, report.reason, report.provider) == ("down", "unreachable", "vllm")
+    assert report.latency_seconds is None, "no answer, so no round trip to report"
     assert report.message is not None
     assert "AEGIS_LLM_VLLM_BASE_URL" in report.message
 
