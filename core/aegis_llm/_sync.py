@@ -72,11 +72,17 @@ class Client:
         model: str | None = None,
         chain: Sequence[str] | None = None,
         options: ChatOptions | None = None,
+        timeout: float | None = None,
         **option_fields: Any,
     ) -> ChatResponse:
         return self._portal.call(
             lambda: self._async.chat(
-                messages, model=model, chain=chain, options=options, **option_fields
+                messages,
+                model=model,
+                chain=chain,
+                options=options,
+                timeout=timeout,
+                **option_fields,
             )
         )
 
@@ -87,11 +93,14 @@ class Client:
         model: str | None = None,
         chain: Sequence[str] | None = None,
         options: ChatOptions | None = None,
+        timeout: float | None = None,
         **option_fields: Any,
     ) -> Iterator[ChatChunk]:
         """Yield chunks as they arrive; closing the iterator closes the connection."""
         stream = self._portal.call(
-            lambda: _open_stream(self._async, messages, model, chain, options, option_fields)
+            lambda: _open_stream(
+                self._async, messages, model, chain, options, timeout, option_fields
+            )
         )
         try:
             while True:
@@ -153,6 +162,9 @@ async def _open_stream(
     model: str | None,
     chain: Sequence[str] | None,
     options: ChatOptions | None,
+    timeout: float | None,
     option_fields: dict[str, Any],
 ) -> Any:
-    return client.stream_chat(messages, model=model, chain=chain, options=options, **option_fields)
+    return client.stream_chat(
+        messages, model=model, chain=chain, options=options, timeout=timeout, **option_fields
+    )

@@ -11,6 +11,7 @@ from core_testkit import Scripted, client_with
 from aegis_llm import Capability, ChatRequest, Client, PluginHost, ProviderContext, hookimpl
 from aegis_llm.errors import (
     AllProvidersFailed,
+    InvalidRequest,
     ModelNotFound,
     ProtocolError,
     ProviderUnavailable,
@@ -168,6 +169,33 @@ def test_blocking_client_has_the_same_methods() -> None:
         assert [r.status for r in llm.health()] == ["up"]
         with pytest.raises(AllProvidersFailed):
             llm.chat("hi", model="m", chain=["nobody"])
+
+
+@pytest.mark.parametrize(
+    "method", ["chat", "stream_chat", "embed", "list_models", "health", "pull"]
+)
+def test_blocking_methods_take_the_same_arguments_as_async_ones(method: str) -> None:
+    import inspect
+
+    from aegis_llm import AsyncClient
+
+    blocking = inspect.signature(getattr(Client, method)).parameters
+    asynchronous = inspect.signature(getattr(AsyncClient, method)).parameters
+    assert list(blocking) == list(asynchronous)
+
+
+def test_the_blocking_client_checks_a_per_call_timeout() -> None:
+    import aegis_llm
+
+    settings = aegis_llm.AegisSettings.load(chain=["alpha"])
+    host = PluginHost(settings, discover=False)
+    host.register(Scripted("alpha"), "alpha")
+    with Client(settings, host=host) as llm:
+        with pytest.raises(InvalidRequest, match="timeout"):
+            llm.chat("hi", model="m", timeout=-1)
+        with pytest.raises(InvalidRequest, match="timeout"):
+            list(llm.stream_chat("hi", model="m", timeout=0))
+        assert llm.chat("hi", model="m", timeout=5).content == "hello world"
 
 
 async def test_errors_raised_without_a_provider_name_are_claimed() -> None:
