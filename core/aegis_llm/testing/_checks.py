@@ -11,7 +11,15 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from aegis_llm import ChatChunk, ChatResponse, Embeddings, HealthReport, ModelInfo, Usage
+from aegis_llm import (
+    ChatChunk,
+    ChatResponse,
+    Embeddings,
+    HealthReport,
+    ModelInfo,
+    PullProgress,
+    Usage,
+)
 from aegis_llm.errors import AegisLLMError, StreamInterrupted
 from aegis_llm.testing._operations import Operation, Outcome
 
@@ -22,7 +30,9 @@ __all__ = [
     "check_embeddings",
     "check_failure",
     "check_health",
+    "check_loaded",
     "check_models",
+    "check_pull",
     "check_stream",
     "error_chain",
     "require",
@@ -113,6 +123,33 @@ def check_models(models: Sequence[ModelInfo], instance: str) -> None:
     require(not duplicates, f"model ids must be unique; repeated: {duplicates}")
     for model in models:
         _check_source(model.provider, model.id, instance, f"model {model.id!r}")
+
+
+PULL_DONE = frozenset({"success", "completed", "already_downloaded"})
+"""Final states of a download: Ollama's ``success``, LM Studio's download API's two."""
+
+
+def check_pull(progress: Sequence[PullProgress], model: str) -> None:
+    """Progress items whose byte counts make sense, the last one saying the model is there."""
+    require(progress, f"pulling {model!r} yielded no PullProgress at all")
+    for index, step in enumerate(progress):
+        require(
+            step.total_bytes is None
+            or step.completed_bytes is None
+            or step.completed_bytes <= step.total_bytes,
+            f"pull step {index} says {step.completed_bytes} of {step.total_bytes} bytes",
+        )
+    last = progress[-1].status
+    require(
+        last.lower() in PULL_DONE,
+        f"pulling {model!r} ended with status {last!r}; a finished pull must end with one of "
+        f"{sorted(PULL_DONE)} (a failed one raises instead)",
+    )
+
+
+def check_loaded(info: ModelInfo, instance: str, model: str) -> None:
+    """The ModelInfo of a loaded model (``Provider`` already refused any other type)."""
+    _check_source(info.provider, info.id, instance, f"the ModelInfo load_model({model!r}) gave")
 
 
 def check_health(report: HealthReport, instance: str) -> None:

@@ -58,6 +58,7 @@ from aegis_llm.testing._checks import (
     check_stream,
     require,
 )
+from aegis_llm.testing._contract_models import ModelManagementContract
 from aegis_llm.testing._guard import not_applicable
 from aegis_llm.testing._harness import LIMITS, SHORT_TIMEOUT, ContractHarness, Profile
 from aegis_llm.testing._operations import Operation, Outcome
@@ -87,7 +88,7 @@ _STATUS_ERRORS: Final[dict[int, Expected]] = {
 }
 
 
-class ProviderContract:
+class ProviderContract(ModelManagementContract):
     """Subclass as ``class TestMyPluginContract(ProviderContract)`` and declare the plugin.
 
     Required: ``plugin_name`` and ``capabilities`` (which must equal what the

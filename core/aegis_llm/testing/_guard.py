@@ -121,7 +121,8 @@ def _override_problems(cls: type) -> list[str]:
     declared = getattr(cls, "contract_overrides", {})
     problems = []
     for name in CONTRACT_TESTS:
-        original = vars(base).get(name)
+        # Looked up through the base's own bases: part of the contract lives in mixins.
+        original = inspect.getattr_static(base, name, None)
         current = inspect.getattr_static(cls, name, None)
         if current is original:
             continue

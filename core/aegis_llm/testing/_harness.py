@@ -194,6 +194,16 @@ class ContractHarness:
             )
         return value
 
+    def served_model(self) -> str:
+        """A model the server under test has, for hooks that take any (pull, load, unload)."""
+        value = self.contract.chat_model or self.contract.embed_model
+        if not value:
+            raise ContractViolation(
+                f"set chat_model or embed_model on {self.contract.__name__}: a model the "
+                "server under test has"
+            )
+        return value
+
     # The fake server.
 
     @property
