@@ -4,6 +4,8 @@ client that goes away in the middle of a stream."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import anyio
@@ -187,3 +189,31 @@ def test_requests_are_recorded_with_their_bodies(fake_ollama: FakeOllama) -> Non
     assert request.json() == {"model": "llama3.2"}
     assert request.headers["content-type"] == "application/json"
     assert fake_ollama.stats.history[-1].status == 200
+
+
+def test_an_endless_stream_without_interval_stops_when_the_client_leaves() -> None:
+    # With no sleep between chunks, nothing but the client's departure can end it; it
+    # must stop writing then instead of spinning the server's loop forever.
+    written = 0
+    release = threading.Event()  # ends the stream if the server never stops by itself
+
+    def endless(request: Request) -> Response | StreamResponse:
+        def chunks() -> Iterator[bytes]:
+            nonlocal written
+            while not release.is_set():
+                written += 1
+                yield b"x" * 64 + b"\n"
+
+        return StreamResponse(chunks(), content_type="text/plain")
+
+    with FakeServer(endless) as server:
+        try:
+            with httpx.Client(base_url=server.url) as client, client.stream("GET", "/") as answer:
+                next(answer.iter_bytes())
+            server.stats.wait_until(lambda stats: stats.client_disconnects == 1, timeout=5)
+            settled = written
+            time.sleep(0.2)
+            assert written == settled, "the server kept writing after the client left"
+            assert server.stats.history[0].outcome == "client_disconnected"
+        finally:
+            release.set()

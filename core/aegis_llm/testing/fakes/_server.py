@@ -208,6 +208,7 @@ class _Connection(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._closing = False
         self._idle: asyncio.TimerHandle | None = None
+        self._lost: asyncio.Future[None] = loop.create_future()
 
     # asyncio.Protocol callbacks.
 
@@ -219,6 +220,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
+        if not self._lost.done():
+            self._lost.set_result(None)
         self._stop_idle_timer()
         self._server._connections.discard(self)
         unfinished, self._current = self._current, None
@@ -398,6 +401,23 @@ class _Connection(asyncio.Protocol):
         """Queue bytes on the transport."""
         self._write(data)
 
+    @property
+    def gone(self) -> bool:
+        """Whether the transport is closed or closing: writes are dropped from now on."""
+        return self._transport is None or self._transport.is_closing()
+
+    async def until_lost(self) -> None:
+        """Wait for ``connection_lost``, whose cancellation of the writing task ends it there.
+
+        After the client left, ``send`` drops every byte and flow control never
+        pauses again, so a writer that does not sleep between chunks (an endless
+        stream without ``interval``) would never reach an ``await`` again: the
+        cancellation could not land and the loop would spin, starving every
+        other connection and ``stop()``.
+        """
+        await self._lost
+        await asyncio.sleep(0)  # already lost: the cancellation is pending, take it here
+
     def head(self, status: int, answer: Answer, length: int | None, *, close: bool) -> bytes:
         """The response head for `answer`."""
         return self._server._heads.head(
@@ -483,6 +503,8 @@ class _AnswerWriter:
 
     async def _payload(self, data: bytes, *, chunked: bool) -> bool:
         connection = self._connection
+        if connection.gone:
+            await connection.until_lost()
         if not self._shaped:
             connection.send(frame_chunk(data) if chunked else data)
             self._count(self._sent + len(data))
