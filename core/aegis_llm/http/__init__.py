@@ -15,10 +15,8 @@ from aegis_llm.http._errors import (
     parse_retry_after,
 )
 from aegis_llm.http._limits import HttpLimits
-from aegis_llm.http._secrets import Credentials
 
 __all__ = [
-    "Credentials",
     "ErrorBody",
     "ErrorClassifier",
     "HttpApi",

@@ -17,7 +17,6 @@ Requests go straight to the transport (httpcore's pool, or aiohttp): see
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal, overload
 
@@ -256,7 +255,7 @@ class HttpApi:
             raw = b""
         parsed = parse_error_body(raw)
         # Masked again once decoded: JSON escapes can hide a credential from the byte scan.
-        body = dataclasses.replace(parsed, message=self._credentials.redact(parsed.message))
+        body = parsed.redacted(self._credentials.redact)
         error = (
             self._classify(response.status_code, body, response.headers) if self._classify else None
         )

@@ -11,7 +11,7 @@ import httpx
 from aegis_llm import ProviderContext
 from aegis_llm.errors import AegisLLMError
 from aegis_llm.http import HttpApi, HttpLimits
-from aegis_llm_ollama._errors import START_HINT, classifier
+from aegis_llm_ollama._errors import START_HINT, classify
 from aegis_llm_ollama._settings import OllamaSettings
 
 __all__ = ["RESOURCE", "api", "build_api", "drain"]
@@ -31,7 +31,7 @@ def build_api(ctx: ProviderContext, transport: httpx.AsyncBaseTransport | None =
         start_hint=START_HINT,
         limits=HttpLimits.from_context(ctx),
         headers=headers,
-        classify=classifier(headers),
+        classify=classify,
         transport=transport,
     )
 

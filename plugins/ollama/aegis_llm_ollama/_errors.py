@@ -25,14 +25,13 @@ from aegis_llm.errors import (
     StreamInterrupted,
     Unsupported,
 )
-from aegis_llm.http import Credentials, ErrorBody, ErrorClassifier, parse_retry_after
+from aegis_llm.http import ErrorBody, parse_retry_after
 
 __all__ = [
     "START_HINT",
     "EndpointMissing",
     "ServerReported",
     "claim",
-    "classifier",
     "classify",
     "interrupted",
     "model_not_found",
@@ -98,24 +97,6 @@ def classify(status: int, body: ErrorBody, headers: Mapping[str, str]) -> AegisL
     if status == 403:
         return _forbidden(message)
     return None
-
-
-def classifier(headers: Mapping[str, str]) -> ErrorClassifier:
-    """``classify`` for an ``HttpApi`` sending ``headers``, with the body's extra keys masked.
-
-    ``HttpApi`` masks credentials in the answer's bytes and in the decoded
-    message, but the sign-in URL comes from ``ErrorBody.extra``: a server can
-    echo the key there JSON-escaped, past the byte scan, and the hint would
-    show it. Masking here keeps every string the classifier may quote clean.
-    """
-    redact = Credentials(headers).redact
-
-    def classify_redacted(
-        status: int, body: ErrorBody, answer_headers: Mapping[str, str]
-    ) -> AegisLLMError | None:
-        return classify(status, body.redacted(redact), answer_headers)
-
-    return classify_redacted
 
 
 def _lacks(model: str, capability: str, message: str) -> Unsupported:
