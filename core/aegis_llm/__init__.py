@@ -39,6 +39,7 @@ from aegis_llm._settings import (
 )
 from aegis_llm._streams import ChatStream
 from aegis_llm._sync import Client
+from aegis_llm._tools import Tool, ToolCall, ToolChoice
 
 __version__ = "0.1.0"
 
@@ -77,6 +78,9 @@ __all__ = [
     "PullProgress",
     "RetrySettings",
     "Role",
+    "Tool",
+    "ToolCall",
+    "ToolChoice",
     "Usage",
     "__version__",
     "hookimpl",

@@ -13,7 +13,12 @@ __all__ = ["HOOK_OF", "Capability", "ProviderInfo"]
 
 
 class Capability(StrEnum):
-    """An operation a provider offers. Asking for one it lacks raises ``Unsupported``."""
+    """An operation a provider offers. Asking for one it lacks raises ``Unsupported``.
+
+    ``TOOLS`` is a feature of chat rather than an operation of its own (no
+    hook): a chat that offers tools to a provider without it is
+    ``Unsupported``, so a chain moves on instead of the tools being dropped.
+    """
 
     CHAT = "chat"
     STREAM = "stream"
@@ -23,6 +28,7 @@ class Capability(StrEnum):
     PULL = "pull"
     LOAD = "load"
     UNLOAD = "unload"
+    TOOLS = "tools"
 
 
 HOOK_OF: dict[Capability, str] = {
@@ -35,7 +41,7 @@ HOOK_OF: dict[Capability, str] = {
     Capability.LOAD: "aegis_llm_load_model",
     Capability.UNLOAD: "aegis_llm_unload_model",
 }
-"""The hook that must be implemented for each declared capability (checked at load)."""
+"""The hook that must be implemented for each declared operation (checked at load)."""
 
 
 @dataclass(frozen=True)

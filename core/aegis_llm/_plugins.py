@@ -157,9 +157,12 @@ class PluginHost:
             and issubclass(info.settings_class, ProviderSettings)
         ):
             raise _InvalidPluginError("settings_class must subclass aegis_llm.ProviderSettings")
-        missing = [c.value for c in info.capabilities if HOOK_OF[Capability(c)] not in hooks]
+        declared = {Capability(c) for c in info.capabilities}
+        missing = [c.value for c in declared if c in HOOK_OF and HOOK_OF[c] not in hooks]
         if missing:
             raise _InvalidPluginError(f"declares {missing} but lacks the hooks for them")
+        if Capability.TOOLS in declared and not declared & {Capability.CHAT, Capability.STREAM}:
+            raise _InvalidPluginError("declares tools but neither chat nor stream")
         self._infos[name] = info
         self._callers.clear()
         return PluginStatus(

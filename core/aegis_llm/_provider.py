@@ -45,10 +45,21 @@ class Provider:
             )
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
+        self._check_features(request)
         return await self._await(Capability.CHAT, ChatResponse, request=request)
 
     def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+        self._check_features(request)
         return self._iterate(Capability.STREAM, ChatChunk, request=request)
+
+    def _check_features(self, request: ChatRequest) -> None:
+        """Refuse what this provider would silently ignore: offered tools, above all."""
+        if request.options.tools and not self.supports(Capability.TOOLS):
+            raise Unsupported(
+                "cannot call tools: its plugin does not declare the tools capability",
+                provider=self.name,
+                hint="use a provider that can call tools, or leave tools out of the request",
+            )
 
     async def embed(self, request: EmbedRequest) -> Embeddings:
         return await self._await(Capability.EMBED, Embeddings, request=request)

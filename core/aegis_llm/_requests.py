@@ -11,8 +11,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from aegis_llm._tools import Tool, ToolCall, ToolChoice
 from aegis_llm.errors import InvalidRequest
 
 __all__ = [
@@ -32,7 +41,13 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class Message(BaseModel):
-    """One chat turn. ``images`` are base64 strings for vision models."""
+    """One chat turn. ``images`` are base64 strings for vision models.
+
+    Function calling round trip: an ``assistant`` turn carries the model's
+    ``tool_calls`` (content may be empty), and each result goes back as a
+    ``tool`` turn with the call's ``tool_call_id`` (OpenAI-style servers match
+    on it) and the tool's ``name`` (Ollama matches on that).
+    """
 
     model_config = _FROZEN
 
@@ -41,6 +56,13 @@ class Message(BaseModel):
     name: StrictStr | None = None
     images: tuple[StrictStr, ...] = ()
     tool_call_id: StrictStr | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    @model_validator(mode="after")
+    def _calls_come_from_the_assistant(self) -> Message:
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError(f"only assistant turns carry tool_calls, not {self.role!r} ones")
+        return self
 
 
 MessageInput = Message | Mapping[str, Any]
@@ -51,11 +73,13 @@ _SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
 
 
 class ChatOptions(BaseModel):
-    """Sampling options every provider understands; the rest goes in ``extra``.
+    """Options every chat provider understands; the rest goes in ``extra``.
 
     ``extra`` is passed to the provider untouched (Ollama puts it in
     ``options``, OpenAI-style servers in the request body), so provider
     features stay reachable without the core having to know them.
+    ``tools`` offers functions to call; a provider without the ``tools``
+    capability is skipped (``Unsupported``) rather than silently ignoring them.
     """
 
     model_config = _FROZEN
@@ -66,7 +90,21 @@ class ChatOptions(BaseModel):
     seed: int | None = None
     stop: tuple[StrictStr, ...] = ()
     response_format: Literal["json"] | JsonSchema | None = None
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice | StrictStr | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _tool_choice_names_an_offered_tool(self) -> ChatOptions:
+        names = [tool.name for tool in self.tools]
+        if len(set(names)) != len(names):
+            raise ValueError("tools: two tools share a name")
+        choice = self.tool_choice
+        if choice is not None and not names:
+            raise ValueError("tool_choice without tools")
+        if choice not in (None, "auto", "none", "required") and choice not in names:
+            raise ValueError(f"tool_choice {choice!r} is not among the tools offered")
+        return self
 
     @field_validator("stop", mode="before")
     @classmethod

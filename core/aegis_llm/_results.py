@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
 
+from aegis_llm._tools import ToolCall
+
 __all__ = [
     "Attempt",
     "AttemptOutcome",
@@ -57,7 +59,12 @@ class Attempt(BaseModel):
 
 
 class ChatResponse(BaseModel):
-    """A whole answer; ``provider`` and ``model`` say who actually produced it."""
+    """A whole answer; ``provider`` and ``model`` say who actually produced it.
+
+    ``tool_calls`` are the functions the model asked to call (``finish_reason``
+    is then ``tool_calls``); ``reasoning`` is a thinking model's reasoning,
+    kept apart from ``content`` (``None``: the model gave none).
+    """
 
     model_config = _FROZEN
 
@@ -66,11 +73,19 @@ class ChatResponse(BaseModel):
     model: str
     finish_reason: FinishReason | None = None
     usage: Usage = Usage()
+    tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: str | None = None
     attempts: tuple[Attempt, ...] = ()
 
 
 class ChatChunk(BaseModel):
-    """A piece of a streamed answer. The last chunk has ``done`` set and may carry usage."""
+    """A piece of a streamed answer. The last chunk has ``done`` set and may carry usage.
+
+    A chunk carries answer text (``content``) or reasoning text
+    (``reasoning``), never both empty unless it is the last. Tool calls come
+    whole, on the last chunk: servers that stream their arguments in
+    fragments are reassembled by the plugin, so a caller never sees half a call.
+    """
 
     model_config = _FROZEN
 
@@ -78,8 +93,10 @@ class ChatChunk(BaseModel):
     provider: str
     model: str
     done: bool = False
+    reasoning: str = ""
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
     attempts: tuple[Attempt, ...] = ()
 
 

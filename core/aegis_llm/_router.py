@@ -368,13 +368,14 @@ class Router:
 
 
 async def _first_chunk(chunks: AsyncIterator[ChatChunk], provider: str) -> ChatChunk:
-    """The first chunk worth delivering: with text, or the final one.
+    """The first chunk worth delivering: with text (answer or reasoning), or the final one.
 
     Leading chunks without text (an OpenAI-style role-only chunk) are dropped,
     so they do not pin the stream to a provider before it has said anything.
+    Reasoning pins it like answer text: both are this model's answer.
     """
     async for chunk in chunks:
-        if chunk.content or chunk.done:
+        if chunk.content or chunk.reasoning or chunk.done:
             return chunk
     raise _ended_early(provider)
 

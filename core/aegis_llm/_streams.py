@@ -16,12 +16,14 @@ class ChatStream:
 
     The context-manager form closes the connection the moment the block ends,
     even if the caller stopped reading early; plain iteration closes it when
-    the stream ends or is cancelled. ``text`` accumulates what was delivered.
+    the stream ends or is cancelled. ``text`` accumulates what was delivered,
+    ``reasoning`` the reasoning text.
     """
 
     def __init__(self, chunks: AsyncGenerator[ChatChunk, None]) -> None:
         self._chunks = chunks
         self._parts: list[str] = []
+        self._reasoning: list[str] = []
         self._last: ChatChunk | None = None
 
     def __aiter__(self) -> AsyncIterator[ChatChunk]:
@@ -30,6 +32,8 @@ class ChatStream:
     async def __anext__(self) -> ChatChunk:
         chunk = await self._chunks.__anext__()
         self._parts.append(chunk.content)
+        if chunk.reasoning:
+            self._reasoning.append(chunk.reasoning)
         self._last = chunk
         return chunk
 
@@ -51,6 +55,10 @@ class ChatStream:
     def text(self) -> str:
         return "".join(self._parts)
 
+    @property
+    def reasoning(self) -> str:
+        return "".join(self._reasoning)
+
     async def collect(self) -> ChatResponse:
         """Read the rest of the stream and return it as one response."""
         async for _ in self:
@@ -64,5 +72,7 @@ class ChatStream:
             model=last.model,
             finish_reason=last.finish_reason,
             usage=last.usage or Usage(),
+            tool_calls=last.tool_calls,
+            reasoning=self.reasoning or None,
             attempts=last.attempts,
         )
