@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
-from aegis_llm import ChatChunk, ChatRequest, ChatResponse, ProviderContext
+from aegis_llm import ChatChunk, ChatRequest, ChatResponse, ProviderContext, ToolCall
 from aegis_llm.errors import AegisLLMError, ProtocolError
 from aegis_llm_ollama._connection import api, drain
 from aegis_llm_ollama._errors import ServerReported, claim, interrupted, owned_by
@@ -23,60 +23,79 @@ def _model(record: dict[str, Any], asked: str) -> str:
 
 
 async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
-    body = chat_body(ctx.settings_as(OllamaSettings), request, stream=False)
     with owned_by(ctx.name, request.model):
+        body = chat_body(ctx.settings_as(OllamaSettings), request, stream=False)
         record = await api(ctx).request_json("POST", "/api/chat", body, model=request.model)
-        content, done = chat_piece(record)
+        content, thinking, calls, done = chat_piece(record)
         if not done:
             raise ProtocolError("Ollama's whole (stream: false) chat answer is not marked done")
+    calls = calls or ()
     return ChatResponse(
         content=content,
         provider=ctx.name,
         model=_model(record, request.model),
-        finish_reason=finish_reason(record),
+        finish_reason=finish_reason(record, calls),
         usage=usage(record),
+        tool_calls=calls,
+        reasoning=thinking or None,
     )
 
 
 async def stream_chat(
     ctx: ProviderContext, request: ChatRequest
 ) -> AsyncGenerator[ChatChunk, None]:
-    """Yield each piece of text as it arrives, then one ``done`` chunk with the usage.
+    """Yield text and reasoning as they arrive, then one ``done`` chunk with usage and calls.
 
-    Empty pieces (a thinking model's reasoning, the load acknowledgement) are
-    not passed on: a chunk tells the caller that text arrived, and the core
-    fails over only until the first one. A failure before any text keeps its
-    own type; after text, or reported by the server inside the stream, it
-    becomes ``StreamInterrupted`` carrying the text so far.
+    A thinking model's reasoning (``message.thinking``) comes as chunks with
+    ``reasoning`` set, before its answer. Ollama sends each tool call whole,
+    in a chunk of its own before ``done``; they are kept and delivered on the
+    final chunk, where the core promises them. Pieces with neither text nor
+    reasoning (a call, the load acknowledgement) yield nothing: a chunk tells
+    the caller that the model said something, and the core fails over only
+    until then. So a failure before the first chunk keeps its own type; after
+    it (reasoning counts: the caller has seen this model answer), or reported
+    by the server inside the stream, it is ``StreamInterrupted`` carrying the
+    answer text so far.
     """
-    body = chat_body(ctx.settings_as(OllamaSettings), request, stream=True)
     provider, model = ctx.name, request.model
+    with owned_by(provider, model):
+        body = chat_body(ctx.settings_as(OllamaSettings), request, stream=True)
     parts: list[str] = []
+    calls: list[ToolCall] = []
+    reasoned = False
     last = None
     records = api(ctx).stream("/api/chat", body, "ndjson", model=model)
     try:
         async with aclosing(records):
             async for record in records:
-                content, done = chat_piece(record)
+                content, thinking, called, done = chat_piece(record)
+                if called:
+                    calls += called
                 if done:
                     last = ChatChunk(
                         content=content,
+                        reasoning=thinking,
                         provider=provider,
                         model=_model(record, model),
                         done=True,
-                        finish_reason=finish_reason(record),
+                        finish_reason=finish_reason(record, calls),
                         usage=usage(record),
+                        tool_calls=tuple(calls),
                     )
                     await drain(records)
                     break
                 if content:
                     parts.append(content)
-                    yield ChatChunk(content=content, provider=provider, model=model)
+                elif thinking:
+                    reasoned = True
+                else:
+                    continue
+                yield ChatChunk(content=content, reasoning=thinking, provider=provider, model=model)
     except ServerReported as exc:
         cause = f"Ollama reported: {exc.message}"
         raise interrupted(cause, "".join(parts), provider=provider) from None
     except AegisLLMError as exc:
-        if parts:
+        if parts or reasoned:
             raise interrupted(str(exc), "".join(parts), provider=provider) from exc
         claim(exc, provider, model)
         raise

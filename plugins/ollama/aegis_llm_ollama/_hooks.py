@@ -52,10 +52,12 @@ def aegis_llm_provider_info() -> ProviderInfo:
                 Capability.LIST_MODELS,
                 Capability.HEALTH,
                 Capability.PULL,
+                Capability.TOOLS,
             }
         ),
         settings_class=OllamaSettings,
-        description="Ollama's native API: chat, streaming, embeddings, models, health, pull",
+        description="Ollama's native API: chat with tools and thinking, streaming, embeddings, "
+        "models, health, pull",
         install_hint="pip install aegis-llm[ollama]",
     )
 

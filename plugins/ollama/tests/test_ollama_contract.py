@@ -22,6 +22,7 @@ class TestOllamaContract(ProviderContract):
             Capability.LIST_MODELS,
             Capability.HEALTH,
             Capability.PULL,
+            Capability.TOOLS,
         }
     )
     chat_model = CHAT_MODEL

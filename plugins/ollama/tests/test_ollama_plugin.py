@@ -28,6 +28,7 @@ def test_entry_point_loads_as_a_provider_with_its_capabilities() -> None:
         Capability.LIST_MODELS,
         Capability.HEALTH,
         Capability.PULL,
+        Capability.TOOLS,
     }
 
 

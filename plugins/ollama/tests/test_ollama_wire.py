@@ -267,6 +267,8 @@ def test_name_keys_match_spellings_ollama_treats_as_one_model() -> None:
 def test_chat_piece_reads_text_and_done() -> None:
     assert chat_piece({"message": {"role": "assistant", "content": "hé"}, "done": False}) == (
         "hé",
+        "",
+        None,
         False,
     )
 
