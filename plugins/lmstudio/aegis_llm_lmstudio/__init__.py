@@ -51,6 +51,7 @@ def aegis_llm_provider_info() -> ProviderInfo:
             {
                 Capability.CHAT,
                 Capability.STREAM,
+                Capability.TOOLS,
                 Capability.EMBED,
                 Capability.LIST_MODELS,
                 Capability.HEALTH,

@@ -7,7 +7,8 @@ The stream loop runs once per token, so it does the least work that still
 checks what it passes on: one JSON decode, a few type checks, one small
 pydantic model (validating that model is cheaper than ``model_construct``).
 Usage keys are only looked for in chunks without text, which is where every
-server in scope puts them.
+server in scope puts them. Reasoning and tool-call fragments cost a text
+chunk two dictionary lookups; only chunks that carry them do more.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from aegis_llm.errors import AegisLLMError, ProtocolError, StreamInterrupted
 from aegis_llm.http import parse_error_body, parse_json
 from aegis_llm_lmstudio._connection import claim, connection, is_error
 from aegis_llm_lmstudio._payload import chat_body, check_chat
+from aegis_llm_lmstudio._tool_calls import (
+    CallFragments,
+    calls_in,
+    finish_with_calls,
+    reasoning_in,
+)
 from aegis_llm_lmstudio._usage import USAGE_KEYS, finish_reason, usage_from
 from aegis_llm_lmstudio._values import text
 
@@ -32,7 +39,7 @@ _DONE = "[DONE]"
 
 
 async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
-    """One whole answer."""
+    """One whole answer, with the calls it asks for and its reasoning kept apart."""
     conn = connection(ctx)
     check_chat(request, conn.provider)
     native = await conn.native()
@@ -52,23 +59,35 @@ async def chat(ctx: ProviderContext, request: ChatRequest) -> ChatResponse:
         content = ""
     elif not isinstance(content, str):
         raise ProtocolError("the answer has no message text", provider=conn.provider)
+    try:
+        calls = calls_in(message)
+        reasoning = reasoning_in(message, "the answer")
+    except ProtocolError as exc:
+        claim(exc, conn.provider, request.model)
+        raise
     return ChatResponse(
         content=content,
         provider=conn.provider,
         model=_served(payload, request.model),
-        finish_reason=finish_reason(choice.get("finish_reason")),
+        finish_reason=finish_with_calls(finish_reason(choice.get("finish_reason")), calls),
         usage=usage_from(payload),
+        tool_calls=calls,
+        reasoning=reasoning,
     )
 
 
 async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-    """Text chunks as they arrive, then one ``done`` chunk with the finish reason and usage.
+    """Text and reasoning chunks as they arrive, then one ``done`` chunk with the
+    finish reason, usage and the tool calls, reassembled from their fragments.
 
     Only ``data: [DONE]`` ends a stream well. Whatever else ends it (a cut, a
     timeout, garbage, an error the server sends inside the stream: a ``data``
-    error object, wrapped or vLLM's flat one, or llama.cpp's ``error:`` field)
-    is raised as it is while no text has reached the caller, so failover can
-    still help, and as ``StreamInterrupted`` carrying the text once some has.
+    error object, wrapped or vLLM's flat one, or llama.cpp's ``error:`` field;
+    a tool call fragment that cannot be placed) is raised as it is while no
+    text has reached the caller, so failover can still help, and as
+    ``StreamInterrupted`` carrying the text once some has. Reasoning counts as
+    text there: the router has pinned the stream to this provider once it
+    passed reasoning on.
     """
     conn = connection(ctx)
     check_chat(request, conn.provider)
@@ -77,6 +96,8 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
     model = request.model
     served: str | None = None
     parts: list[str] = []
+    reasoned = False  # reasoning reached the caller: as binding as text
+    fragments = CallFragments()
     finish: FinishReason | None = None
     tail: dict[str, Any] = {}
     try:
@@ -88,10 +109,24 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
                 if event.data == _DONE:
                     break
                 chunk = parse_json(event.data, what="a stream event")
-                content, reason = _delta(chunk)
+                content, reason, delta = _delta(chunk)
                 if served is None:
                     served = _served(chunk, model)
-                if content:
+                reasoning = None
+                if delta is not None and (
+                    "reasoning" in delta or "reasoning_content" in delta or "tool_calls" in delta
+                ):
+                    reasoning = reasoning_in(delta, "a stream event")
+                    if delta.get("tool_calls") is not None:
+                        fragments.add(delta["tool_calls"])
+                if reasoning:
+                    reasoned = True
+                    if content:
+                        parts.append(content)
+                    yield ChatChunk(
+                        content=content or "", reasoning=reasoning, provider=provider, model=served
+                    )
+                elif content:
                     parts.append(content)
                     yield ChatChunk(content=content, provider=provider, model=served)
                 else:
@@ -107,8 +142,9 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
                     "the stream ended without `data: [DONE]`",
                     hint="the server closed the stream early; check its log",
                 )
+        calls = fragments.calls()
     except AegisLLMError as exc:
-        if not parts:
+        if not (parts or reasoned):
             claim(exc, provider, model)
             raise
         raise StreamInterrupted(
@@ -121,26 +157,29 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
         provider=provider,
         model=served or model,
         done=True,
-        finish_reason=finish,
+        finish_reason=finish_with_calls(finish, calls),
         usage=usage_from(tail),
+        tool_calls=calls,
     )
 
 
-def _delta(chunk: Any) -> tuple[str | None, object]:
-    """The text and finish reason of one stream chunk (usage chunks have neither)."""
+def _delta(chunk: Any) -> tuple[str | None, object, dict[str, Any] | None]:
+    """The text, finish reason and delta of one stream chunk (usage chunks have none)."""
     if not isinstance(chunk, dict):
         raise ProtocolError("a stream event is not a JSON object")
     choices = chunk.get("choices")
     if not choices:  # [] or null: the usage chunk
-        return None, None
+        return None, None, None
     choice = choices[0] if isinstance(choices, list) else None
     if not isinstance(choice, dict):
         raise ProtocolError("a stream event has malformed choices")
     delta = choice.get("delta")
-    content = delta.get("content") if isinstance(delta, dict) else None
+    if not isinstance(delta, dict):
+        return None, choice.get("finish_reason"), None
+    content = delta.get("content")
     if content is not None and not isinstance(content, str):
         raise ProtocolError("a stream event has non-text content")
-    return content, choice.get("finish_reason")
+    return content, choice.get("finish_reason"), delta
 
 
 def _served(payload: dict[str, Any], requested: str) -> str:

@@ -135,6 +135,40 @@ def completion_chunks(
     return events
 
 
+def call_chunks(
+    calls: Sequence[tuple[str, str, Sequence[str]]],
+    *,
+    reasoning: Sequence[str] = (),
+    reasoning_key: str = "reasoning",
+    model: str = "served-model",
+    finish: str | None = "tool_calls",
+    done: bool = True,
+) -> list[bytes]:
+    """The SSE events of an answer that reasons, then calls tools, as OpenAI streams them.
+
+    ``calls`` are (id, name, argument pieces): a call's first fragment has its
+    id, type and name with empty arguments, each later one appends a piece.
+    """
+
+    def chunk(delta: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "finish_reason": reason}
+        return {"object": "chat.completion.chunk", "model": model, "choices": [choice]}
+
+    events = [event(chunk({"role": "assistant", "content": None}))]
+    events += [event(chunk({reasoning_key: piece})) for piece in reasoning]
+    for index, (call_id, name, pieces) in enumerate(calls):
+        first: dict[str, Any] = {"index": index, "id": call_id, "type": "function"}
+        first["function"] = {"name": name, "arguments": ""}
+        events.append(event(chunk({"tool_calls": [first]})))
+        for piece in pieces:
+            fragment = {"index": index, "function": {"arguments": piece}}
+            events.append(event(chunk({"tool_calls": [fragment]})))
+    events.append(event(chunk({}, finish)))
+    if done:
+        events.append(DONE)
+    return events
+
+
 def completion(content: str | None, *, model: str = "served-model", **extra: Any) -> dict[str, Any]:
     """A non-streamed chat completion answer."""
     message = {"role": "assistant", "content": content}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aegis_llm import Capability, ChatOptions, ChatRequest, EmbedRequest, Message
+from aegis_llm import Capability, ChatOptions, ChatRequest, EmbedRequest, Message, Tool
 from aegis_llm.testing import ProviderContract
 from aegis_llm.testing.fakes import FakeOpenAI, FakeServer
 
@@ -18,6 +18,7 @@ class TestLMStudioContract(ProviderContract):
         {
             Capability.CHAT,
             Capability.STREAM,
+            Capability.TOOLS,
             Capability.EMBED,
             Capability.LIST_MODELS,
             Capability.HEALTH,
@@ -44,6 +45,11 @@ class TestLMStudioContract(ProviderContract):
             ),
             ChatRequest(
                 model=CHAT_MODEL, messages=hello, options=ChatOptions(extra={"stream": True})
+            ),
+            ChatRequest(
+                model=CHAT_MODEL,
+                messages=hello,
+                options=ChatOptions(tools=(Tool(name="now"),), extra={"tool_choice": "none"}),
             ),
             EmbedRequest(model=EMBED_MODEL, inputs=("hello",), extra={"model": "another"}),
         ]
