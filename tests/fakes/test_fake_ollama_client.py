@@ -334,3 +334,107 @@ async def test_async_client_streams_under_both_backends(fake_ollama: FakeOllama)
 
     assert parts[-1].done is True
     assert len(parts) == 9
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer"},
+            },
+            "required": ["city"],
+        },
+    },
+}
+NOW = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
+ASK_WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def test_offered_tools_get_one_whole_call_with_schema_arguments(client: ollama.Client) -> None:
+    reply = client.chat("llama3.2", ASK_WEATHER, tools=[WEATHER, NOW], stream=False)
+
+    assert reply.done_reason == "stop", "Ollama's native API says stop after a call"
+    assert reply.message.content == ""
+    (call,) = reply.message.tool_calls or []
+    assert call.function.name == "get_weather"
+    assert call.function.arguments == {"city": "example", "unit": "celsius", "days": 1}
+
+
+def test_a_streamed_call_comes_whole_in_one_chunk_before_done(client: ollama.Client) -> None:
+    parts = list(client.chat("llama3.2", ASK_WEATHER, tools=[WEATHER], stream=True))
+
+    assert [part.done for part in parts] == [False, True]
+    calls = parts[0].message.tool_calls or []
+    assert [c.function.name for c in calls] == ["get_weather"]
+    assert parts[1].message.tool_calls is None
+    assert parts[1].eval_count
+
+
+def test_the_tool_the_user_names_is_called(client: ollama.Client) -> None:
+    ask = [{"role": "user", "content": "call now please"}]
+    reply = client.chat("llama3.2", ask, tools=[WEATHER, NOW], stream=False)
+
+    calls = reply.message.tool_calls or []
+    assert [(c.function.name, c.function.arguments) for c in calls] == [("now", {})]
+
+
+def test_after_a_tool_result_the_model_answers_in_text(client: ollama.Client) -> None:
+    history = [
+        *ASK_WEATHER,
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}],
+        },
+        {"role": "tool", "content": "18 degrees", "tool_name": "get_weather"},
+    ]
+    reply = client.chat("llama3.2", history, tools=[WEATHER], stream=False)
+
+    assert reply.message.tool_calls is None
+    assert reply.message.content
+
+
+def test_calls_can_be_switched_off(make_ollama: Make) -> None:
+    server = make_ollama(call_tools=False, reply="No call")
+    with ollama.Client(host=server.url) as client:
+        reply = client.chat("llama3.2", ASK_WEATHER, tools=[WEATHER], stream=False)
+
+    assert (reply.message.content, reply.message.tool_calls) == ("No call", None)
+
+
+def test_a_model_without_tools_refuses_them(make_ollama: Make) -> None:
+    server = make_ollama(models=[OllamaModel("gemma:2b", capabilities=("completion",))])
+    with ollama.Client(host=server.url) as client, pytest.raises(ollama.ResponseError) as caught:
+        client.chat("gemma:2b", ASK_WEATHER, tools=[WEATHER])
+
+    assert caught.value.status_code == 400
+    assert caught.value.error == "registry.ollama.ai/library/gemma:2b does not support tools"
+
+
+THINKER = OllamaModel("qwen3:latest", capabilities=("completion", "tools", "thinking"))
+
+
+def test_think_streams_reasoning_before_the_answer(make_ollama: Make) -> None:
+    server = make_ollama(models=[THINKER], reply="Paris", think_tokens=3)
+    with ollama.Client(host=server.url) as client:
+        parts = list(client.chat("qwen3", USER, think=True, stream=True))
+        whole = client.chat("qwen3", USER, think=True, stream=False)
+        plain = client.chat("qwen3", USER, think=False, stream=False)
+
+    assert [(bool(p.message.thinking), p.message.content) for p in parts] == [
+        (True, ""),
+        (True, ""),
+        (True, ""),
+        (False, "Paris"),
+        (False, ""),
+    ]
+    assert whole.message.thinking == "".join(p.message.thinking or "" for p in parts)
+    assert whole.message.content == "Paris"
+    assert whole.eval_count == 4, "reasoning tokens are generated tokens too"
+    assert (plain.message.thinking, plain.message.content) == (None, "Paris")

@@ -24,9 +24,10 @@ from ._ollama_inventory import (
     show_body,
     tags_entry,
 )
+from ._ollama_tools import tool_call_for
 from ._routes import RouteError, Router
 from ._server import FakeServer
-from ._synth import ReplyScript, ReplySource, count_tokens, embedding_json
+from ._synth import ReplyScript, ReplySource, count_tokens, embedding_json, synthetic_tokens
 from ._wire import (
     HOLE,
     JSON_UTF8,
@@ -79,6 +80,12 @@ class FakeOllama(FakeServer):
         registry: models `/api/pull` can download (installed models can be re-pulled);
             pulling anything else fails the way Ollama does, inside the progress stream.
         pull_steps: progress lines per layer during a pull.
+        call_tools: whether a chat offering tools may answer with a call (as Ollama does,
+            whole, in one chunk before `done`): when the last turn is the user's, the model
+            calls the offered tool that turn names (else the first), with an example value
+            per property of its schema; after a `tool` turn it answers in text.
+        think_tokens: reasoning words a model with the `thinking` capability streams in
+            `message.thinking` before its answer when the request sets `think`.
         port, history, idle_timeout: see `FakeServer`.
 
     Ollama's busy answer is `Fault.error(503, FakeOllama.BUSY_MESSAGE)` (it never sends
@@ -100,6 +107,8 @@ class FakeOllama(FakeServer):
         embed_endpoint: bool = True,
         registry: Iterable[OllamaModel] = (),
         pull_steps: int = 4,
+        call_tools: bool = True,
+        think_tokens: int = 4,
         port: int = 0,
         history: int = 256,
         idle_timeout: float | None = None,
@@ -110,6 +119,8 @@ class FakeOllama(FakeServer):
         self._delay = stream_delay
         self._version = version
         self._pull_steps = max(pull_steps, 1)
+        self._call_tools = call_tools
+        self._think_tokens = think_tokens
         router = Router(
             errors=_error, not_found=lambda _: _NOT_FOUND, wrong_method=lambda _: _WRONG_METHOD
         )
@@ -186,13 +197,29 @@ class FakeOllama(FakeServer):
         self._inventory.use(model, keep_alive)
         texts = [str(message.get("content") or "") for message in messages]
         users = [text for text, m in zip(texts, messages, strict=True) if m.get("role") == "user"]
-        tokens, cut = self._reply(body, (users or texts)[-1])
+        prompt = (users or texts)[-1]
+        tools = body.tools()
+        call = tool_call_for(tools, messages) if self._call_tools else None
+        tokens, cut = ([], False) if call else self._reply(body, prompt)
+        thinking = self._thinking(body, prompt)
+        generated = len(thinking) + len(tokens) + (count_tokens(json.dumps(call)) if call else 0)
         prompt_tokens = count_tokens(" ".join(texts))
-        done = _final_fields("length" if cut else "stop", prompt_tokens, len(tokens))
+        # Ollama's native API says "stop" after a tool call too (only /v1 says tool_calls).
+        done = _final_fields("length" if cut else "stop", prompt_tokens, generated)
         if not body.streaming():
-            message = {"role": "assistant", "content": "".join(tokens)}
+            message: dict[str, object] = {"role": "assistant", "content": "".join(tokens)}
+            if thinking:
+                message["thinking"] = "".join(thinking)
+            if call:
+                message["tool_calls"] = [call]
             return _json(_chat_object(name, message, done))
-        return self._stream(self._chat_lines(name, tokens, done))
+        return self._stream(self._chat_lines(name, thinking, tokens, call, done))
+
+    def _thinking(self, body: _Body, prompt: str) -> list[str]:
+        """Reasoning words when `think` asks for them (a capability already checked)."""
+        if body.raw("think") in (None, False, ""):
+            return []
+        return synthetic_tokens(f"think\0{prompt}", self._think_tokens)
 
     def _generate(self, request: Request) -> Answer:
         body = _Body(request, "GenerateRequest")
@@ -237,11 +264,27 @@ class FakeOllama(FakeServer):
         fields = {"model": name, "created_at": go_timestamp(), **payload}
         return _json({**fields, "done": True, "done_reason": reason})
 
-    def _chat_lines(self, name: str, tokens: list[str], done: dict[str, object]) -> Iterator[bytes]:
+    def _chat_lines(
+        self,
+        name: str,
+        thinking: list[str],
+        tokens: list[str],
+        call: dict[str, object] | None,
+        done: dict[str, object],
+    ) -> Iterator[bytes]:
+        """Reasoning pieces, then answer pieces, then the call whole in one chunk, then done."""
+        if thinking:
+            reasoning = {"role": "assistant", "content": "", "thinking": HOLE}
+            thought = Template(_chat_object(name, reasoning, None, HOLE), suffix=b"\n")
+            for token in thinking:
+                yield thought.fill(go_timestamp(), token)
         message = {"role": "assistant", "content": HOLE}
         line = Template(_chat_object(name, message, None, HOLE), suffix=b"\n")
         for token in tokens:
             yield line.fill(go_timestamp(), token)
+        if call:
+            calling = {"role": "assistant", "content": "", "tool_calls": [call]}
+            yield ndjson_line(_chat_object(name, calling, None))
         yield ndjson_line(_chat_object(name, _ASSISTANT_EMPTY, done))
 
     def _generate_lines(
@@ -391,6 +434,18 @@ class _Body:
         for item in value:
             if not isinstance(item, dict):
                 raise self._type_error("messages", item, "api.Message")
+        return value
+
+    def tools(self) -> list[dict[str, object]]:
+        """The offered tools, each checked to be an object."""
+        value = self._value.get("tools")
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self._type_error("tools", value, "api.Tools")
+        for item in value:
+            if not isinstance(item, dict):
+                raise self._type_error("tools", item, "api.Tool")
         return value
 
     def options(self) -> dict[str, object]:
