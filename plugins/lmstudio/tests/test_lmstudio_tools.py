@@ -206,7 +206,8 @@ async def test_calls_that_end_with_stop_still_say_tool_calls() -> None:
 
 async def test_an_answer_without_calls_has_none() -> None:
     payload = completion("hello")
-    payload["choices"][0]["message"].update(tool_calls=[], reasoning_content="")  # as some servers say it
+    # Empty calls and reasoning, as some servers say "none".
+    payload["choices"][0]["message"].update(tool_calls=[], reasoning_content="")
     reply = await whole(payload)
     assert (reply.tool_calls, reply.reasoning, reply.finish_reason) == ((), None, "stop")
 

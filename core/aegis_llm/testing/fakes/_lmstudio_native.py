@@ -22,6 +22,7 @@ __all__ = ["Instances", "v0_entry", "v0_extras", "v1_error", "v1_load_answer", "
 
 _LOAD_SECONDS: Final = 0.25
 _V1_TYPES: Final = {"llm": "llm", "embeddings": "embedding"}
+_STOP_REASONS: Final = {"length": "maxPredictedTokensReached", "tool_calls": "toolCalls"}
 
 
 class Instances:
@@ -148,7 +149,7 @@ def v0_extras(model: OpenAIModel, completion_tokens: int, finish: str) -> dict[s
             "tokens_per_second": 50.0,
             "time_to_first_token": 0.05,
             "generation_time": completion_tokens / 50.0,
-            "stop_reason": "maxPredictedTokensReached" if finish == "length" else "eosFound",
+            "stop_reason": _STOP_REASONS.get(finish, "eosFound"),
         },
         "model_info": {
             "arch": model.arch,

@@ -51,6 +51,9 @@ class FlavourRules:
     headers: Headers = ()
     fingerprint: str | None = "fp_fake"
     public_paths: frozenset[str] = frozenset()
+    # Where a reasoning model's thinking goes. OpenAI's chat API shows none; the
+    # baseline uses the field llama.cpp, vLLM and DeepSeek-style servers use.
+    reasoning_key: str = "reasoning_content"
 
     def error_value(
         self, status: int, message: str, *, param: str | None = None, code: str | None = None
@@ -124,6 +127,7 @@ class LMStudioRules(FlavourRules):
     sse_type = EVENT_STREAM
     headers: Headers = (("X-Powered-By", "Express"),)
     fingerprint = None
+    reasoning_key = "reasoning"  # gpt-oss, since 0.3.23
 
     def default_message(self, status: int) -> str:
         return _phrase(status)

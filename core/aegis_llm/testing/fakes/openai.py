@@ -7,7 +7,8 @@ inside a stream looks, model listings, health endpoints, which routes need the A
 and what an unknown route answers (LM Studio: 200). LM Studio also gets its `/api/v0`
 and `/api/v1` REST APIs (model state; loading and unloading instances), JIT loading and
 "No models loaded"; llama.cpp its `/health`, single model and `meta: null` while loading;
-vLLM its usage chunk with `choices: null`.
+vLLM its usage chunk with `choices: null`. A request offering tools may be answered with
+tool calls (`_openai_tools`), and a reasoning model reasons in each flavour's field.
 """
 
 from __future__ import annotations
@@ -31,9 +32,17 @@ from ._lmstudio_native import (
     v1_model_entry,
 )
 from ._openai_flavours import RULES, Flavour, FlavourRules, OpenAIModel
+from ._openai_tools import ToolCallSource, ToolScript, call_deltas, wire_calls
 from ._routes import RouteError, Router
 from ._server import FakeServer
-from ._synth import ReplyScript, ReplySource, count_tokens, embedding_base64, embedding_json
+from ._synth import (
+    ReplyScript,
+    ReplySource,
+    count_tokens,
+    embedding_base64,
+    embedding_json,
+    split_words,
+)
 from ._wire import (
     HOLE,
     SSE_DONE,
@@ -78,6 +87,13 @@ class FakeOpenAI(FakeServer):
             unloaded 768-dimension embedding model). llama.cpp serves only the first one,
             whatever `model` a request names, and embeds only if it is an embedding model.
         reply, reply_tokens, stream_delay: as for `FakeOllama`.
+        tool_calls: the calls made when a request offers tools, its `tool_choice` allows
+            them and the user spoke last: (name, arguments JSON text) pairs, or a function
+            of the request body giving them; None calls the forced (or first) tool with
+            arguments made from its schema. See `_openai_tools`.
+        reasoning: text a reasoning model thinks before each answer, sent in
+            `message.reasoning` / `delta.reasoning` (LM Studio's gpt-oss) or
+            `reasoning_content` (the other flavours, as llama.cpp and vLLM do).
         api_key: when set, requests need `Authorization: Bearer <api_key>` (except each
             flavour's public routes) and get the flavour's 401 otherwise.
         jit: LM Studio's just-in-time loading: unloaded models are listed and load on use.
@@ -102,6 +118,8 @@ class FakeOpenAI(FakeServer):
         reply: ReplySource = None,
         reply_tokens: int = 8,
         stream_delay: float = 0.0,
+        tool_calls: ToolCallSource = None,
+        reasoning: str | None = None,
         api_key: str | None = None,
         jit: bool = True,
         no_models_status: int = 400,
@@ -124,6 +142,9 @@ class FakeOpenAI(FakeServer):
         self._models = {model.id: model for model in chosen}
         self._instances = Instances(self._models, self._lock)
         self._script = ReplyScript(reply, reply_tokens)
+        self._tools = ToolScript(tool_calls)
+        self._reasoning = split_words(reasoning) if reasoning else []
+        self._call_ids = itertools.count(1)
         self._delay = stream_delay
         self._api_key = api_key
         self._jit = jit
@@ -300,17 +321,24 @@ class FakeOpenAI(FakeServer):
             self._fail(
                 self._rules.error(400, "'messages' must be a non-empty array", param="messages")
             )
+        problem = self._tools.problem(body)
+        if problem is not None:
+            self._fail(self._rules.error(400, problem, param="tools"))
         model, name = self._resolve(body.get("model"), "llm")
         prompt = _last_user_text(messages)
+        calls = wire_calls(self._tools.calls(body, prompt), self._call_ids)
         tokens, cut = self._script.reply(
             prompt, limit=_token_limit(body), json_mode=_wants_json(body.get("response_format"))
         )
-        finish = "length" if cut else "stop"
+        if calls:
+            tokens, cut = [], False
+        finish = "tool_calls" if calls else "length" if cut else "stop"
         prompt_tokens = count_tokens(" ".join(_text(m) for m in messages if isinstance(m, dict)))
+        completion_tokens = len(tokens) + len(self._reasoning) + len(calls) * 8
         usage = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": len(tokens),
-            "total_tokens": prompt_tokens + len(tokens),
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
         }
         head: dict[str, object] = {
             "id": f"chatcmpl-fake{next(self._ids)}",
@@ -322,7 +350,7 @@ class FakeOpenAI(FakeServer):
         if body.get("stream") is True:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
-            chunks = self._chunks(head, tokens, finish, usage, include_usage=include_usage)
+            chunks = self._chunks(head, tokens, calls, finish, usage, include_usage=include_usage)
             return StreamResponse(
                 chunks,
                 content_type=self._rules.sse_type,
@@ -330,23 +358,27 @@ class FakeOpenAI(FakeServer):
                 interval=self._delay,
                 error_tail=self._rules.stream_error,
             )
-        choice = {
-            "index": 0,
-            "message": {"role": "assistant", "content": "".join(tokens)},
-            "logprobs": None,
-            "finish_reason": finish,
+        message: dict[str, object] = {
+            "role": "assistant",
+            "content": None if calls else "".join(tokens),
         }
+        if self._reasoning:
+            message[self._rules.reasoning_key] = "".join(self._reasoning)
+        if calls:
+            message["tool_calls"] = calls
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
         answer = {"object": "chat.completion", **head, "choices": [choice], "usage": usage}
         if self.flavour == "llamacpp":
             answer["timings"] = _timings(prompt_tokens, len(tokens))
         if v0:
-            answer.update(v0_extras(model, len(tokens), finish))
+            answer.update(v0_extras(model, completion_tokens, finish))
         return self._json(answer)
 
     def _chunks(
         self,
         head: dict[str, object],
         tokens: list[str],
+        calls: list[dict[str, object]],
         finish: str,
         usage: dict[str, int],
         *,
@@ -354,19 +386,25 @@ class FakeOpenAI(FakeServer):
     ) -> Iterator[bytes]:
         base = {"object": "chat.completion.chunk", **head}
 
-        def chunk(delta: dict[str, str], reason: str | None = None) -> dict[str, object]:
+        def chunk(delta: dict[str, object], reason: str | None = None) -> dict[str, object]:
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}
             value: dict[str, object] = {**base, "choices": [choice]}
             if include_usage:
                 value["usage"] = None
             return value
 
-        yield sse_event(chunk({"role": "assistant", "content": ""}))
+        yield sse_event(chunk({"role": "assistant", "content": None if calls else ""}))
+        if self._reasoning:
+            thought = Template(chunk({self._rules.reasoning_key: HOLE}), prefix=b"data: ",
+                               suffix=b"\n\n")  # fmt: skip
+            yield from map(thought.fill, self._reasoning)
         content = Template(chunk({"content": HOLE}), prefix=b"data: ", suffix=b"\n\n")
         for index, token in enumerate(tokens):
             if self._ping_every and index and index % self._ping_every == 0:
                 yield SSE_PING
             yield content.fill(token)
+        for delta in call_deltas(calls):
+            yield sse_event(chunk(delta))
         last = chunk({}, finish)
         if self.flavour == "llamacpp":
             last["timings"] = _timings(usage["prompt_tokens"], usage["completion_tokens"])
