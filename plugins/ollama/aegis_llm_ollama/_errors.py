@@ -20,6 +20,7 @@ from aegis_llm.errors import (
     AuthenticationError,
     InvalidRequest,
     ModelNotFound,
+    ProtocolError,
     ProviderError,
     RateLimited,
     StreamInterrupted,
@@ -34,6 +35,7 @@ __all__ = [
     "claim",
     "classify",
     "interrupted",
+    "malformed",
     "model_not_found",
     "owned_by",
 ]
@@ -182,3 +184,14 @@ def owned_by(provider: str, model: str | None = None) -> Iterator[None]:
     except AegisLLMError as exc:
         claim(exc, provider, model)
         raise
+
+
+def malformed(what: str, value: object) -> ProtocolError:
+    """An answer this SDK cannot read, quoted (cut short) so the user can see what came."""
+    shown = repr(value)
+    if len(shown) > 120:
+        shown = shown[:117] + "..."
+    return ProtocolError(
+        f"Ollama sent {what} this SDK cannot read: {shown}",
+        hint="is base_url an Ollama server? a proxy in between may be rewriting answers",
+    )

@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from aegis_llm import (
-    ChatOptions,
     ChatRequest,
     EmbedRequest,
     FinishReason,
@@ -25,9 +24,15 @@ from aegis_llm import (
     ToolCall,
     Usage,
 )
-from aegis_llm.errors import InvalidRequest, ProtocolError, Unsupported
-from aegis_llm_ollama._errors import ServerReported
+from aegis_llm.errors import InvalidRequest, ProtocolError
+from aegis_llm_ollama._errors import ServerReported, malformed
 from aegis_llm_ollama._settings import OllamaSettings, parse_keep_alive
+from aegis_llm_ollama._tool_wire import (
+    offered_tools,
+    refuse_typed_in_extra,
+    tool_call,
+    tool_calls,
+)
 
 __all__ = [
     "chat_body",
@@ -38,7 +43,6 @@ __all__ = [
     "finish_reason",
     "legacy_embed_body",
     "legacy_vector",
-    "tool_calls",
     "usage",
     "vectors",
 ]
@@ -48,11 +52,6 @@ __all__ = [
 _REQUEST_FIELDS = frozenset(
     {"keep_alive", "think", "truncate", "shift", "format", "logprobs", "top_logprobs"}
 )
-# Keys of ``extra`` that have typed fields in ``ChatOptions``. Passed raw they would
-# dodge the core's checks (tool names, the tools capability) and, inside ``options``,
-# be dropped by Ollama without a word; so they are refused and the hint names the field.
-_TYPED_FIELDS = frozenset({"tools", "tool_choice"})
-
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
@@ -91,53 +90,8 @@ def _message(message: Message) -> dict[str, Any]:
     if message.tool_call_id is not None:
         wire["tool_call_id"] = message.tool_call_id
     if message.tool_calls:
-        wire["tool_calls"] = [_call(call) for call in message.tool_calls]
+        wire["tool_calls"] = [tool_call(call) for call in message.tool_calls]
     return wire
-
-
-def _call(call: ToolCall) -> dict[str, Any]:
-    """An earlier call sent back in history: arguments as an object, as Ollama emitted it.
-
-    ``id`` goes along when the call had one (recent Ollama releases number their
-    calls; older ones ignore the field).
-    """
-    wire: dict[str, Any] = {"function": {"name": call.name, "arguments": call.wire_arguments()}}
-    if call.id is not None:
-        wire["id"] = call.id
-    return wire
-
-
-def _tools(options: ChatOptions) -> list[dict[str, Any]] | None:
-    """The ``tools`` field for the offered tools, honouring ``tool_choice`` as far as Ollama can.
-
-    Ollama's native API has no ``tool_choice``: the model always decides. ``auto``
-    is therefore what it does anyway, and ``none`` is kept by not offering the
-    tools at all. Forcing a call (``required`` or a tool's name) cannot be
-    expressed, and silently letting the model answer in text instead would
-    break a caller that relies on the call; that is ``Unsupported`` before any
-    I/O, so a chain moves on to a provider that can force it.
-    """
-    choice = options.tool_choice
-    if not options.tools or choice == "none":
-        return None
-    if choice not in (None, "auto"):
-        forced = "a tool call" if choice == "required" else f"a call to {choice!r}"
-        raise Unsupported(
-            f"Ollama cannot force {forced}: its native API has no tool_choice",
-            hint="use tool_choice='auto' (the model decides) or a provider that honours "
-            "tool_choice, such as LM Studio",
-        )
-    return [tool.function_spec() for tool in options.tools]
-
-
-def _refuse_typed_in_extra(extra: Mapping[str, Any]) -> None:
-    clashing = sorted(_TYPED_FIELDS.intersection(extra))
-    if clashing:
-        key = clashing[0]
-        raise InvalidRequest(
-            f"extra {key!r} is not passed through to Ollama: it has a typed field",
-            hint=f"pass {key}= to chat() (ChatOptions.{key}) instead of putting it in extra",
-        )
 
 
 def _body(
@@ -198,8 +152,8 @@ def chat_body(settings: OllamaSettings, request: ChatRequest, *, stream: bool) -
     if settings.num_ctx is not None:
         defaults = {**defaults, "num_ctx": settings.num_ctx}
     chosen = request.options
-    _refuse_typed_in_extra(chosen.extra)
-    tools = _tools(chosen)
+    refuse_typed_in_extra(chosen.extra)
+    tools = offered_tools(chosen)
     body, options = _body(request.model, settings, defaults, chosen.extra)
     body["messages"] = [_message(m) for m in request.messages]
     if tools is not None:
@@ -237,16 +191,6 @@ def legacy_embed_body(settings: OllamaSettings, request: EmbedRequest, text: str
     return body
 
 
-def _malformed(what: str, value: object) -> ProtocolError:
-    shown = repr(value)
-    if len(shown) > 120:
-        shown = shown[:117] + "..."
-    return ProtocolError(
-        f"Ollama sent {what} this SDK cannot read: {shown}",
-        hint="is base_url an Ollama server? a proxy in between may be rewriting answers",
-    )
-
-
 def chat_piece(record: Any) -> tuple[str, str, tuple[ToolCall, ...] | None, bool]:
     """The text, reasoning, tool calls and ``done`` flag of one ``/api/chat`` object.
 
@@ -256,50 +200,21 @@ def chat_piece(record: Any) -> tuple[str, str, tuple[ToolCall, ...] | None, bool
     model reasons (``think`` asked for it); Ollama sends each tool call whole.
     """
     if type(record) is not dict:
-        raise _malformed("a chat object", record)
+        raise malformed("a chat object", record)
     if "error" in record:
         raise ServerReported(str(record["error"]))
     message = record.get("message")
     if type(message) is not dict:
-        raise _malformed("a chat object", record)
+        raise malformed("a chat object", record)
     content = message.get("content", "")
     thinking = message.get("thinking")
     if thinking is None:
         thinking = ""
     done = record.get("done", False)
     if type(content) is not str or type(thinking) is not str or type(done) is not bool:
-        raise _malformed("a chat object", record)
+        raise malformed("a chat object", record)
     calls = message.get("tool_calls")
     return content, thinking, None if calls is None else tool_calls(calls), done
-
-
-def tool_calls(wire: object) -> tuple[ToolCall, ...]:
-    """Ollama's ``tool_calls``: ``[{"id"?, "function": {"index"?, "name", "arguments"}}]``.
-
-    ``arguments`` is a JSON object on Ollama; JSON text (what an OpenAI-style
-    proxy might put there) is read too, and kept as text if it is not an object.
-    A call without a name, or arguments of another kind, is malformed.
-    """
-    if type(wire) is not list:
-        raise _malformed("tool_calls", wire)
-    return tuple(_tool_call(call) for call in wire)
-
-
-def _tool_call(call: object) -> ToolCall:
-    if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
-        raise _malformed("a tool call", call)
-    function = call["function"]
-    name = function.get("name")
-    arguments = function.get("arguments")
-    call_id = call.get("id")
-    if (
-        not isinstance(name, str)
-        or not name
-        or not isinstance(arguments, dict | str)
-        or not isinstance(call_id, str | None)
-    ):
-        raise _malformed("a tool call", call)
-    return ToolCall.from_wire(name=name, arguments=arguments, id=call_id or None)
 
 
 def finish_reason(record: Mapping[str, Any], calls: Sequence[ToolCall] = ()) -> FinishReason | None:
@@ -357,13 +272,13 @@ def usage(record: Mapping[str, Any]) -> Usage:
 def vectors(answer: Any, count: int) -> list[list[float]]:
     """The vectors of an ``/api/embed`` answer, one per input, all of one length."""
     if type(answer) is not dict:
-        raise _malformed("an embed answer", answer)
+        raise malformed("an embed answer", answer)
     if "error" in answer:
         raise ServerReported(str(answer["error"]))
     try:
         found = _VECTORS.validate_python(answer.get("embeddings"), strict=True)
     except ValidationError:
-        raise _malformed("embeddings", answer.get("embeddings")) from None
+        raise malformed("embeddings", answer.get("embeddings")) from None
     check_vectors(found, count)
     return found
 
@@ -381,11 +296,11 @@ def embed_usage(answer: Mapping[str, Any]) -> Usage:
 def legacy_vector(answer: Any) -> list[float]:
     """The single vector of an ``/api/embeddings`` answer."""
     if type(answer) is not dict:
-        raise _malformed("an embeddings answer", answer)
+        raise malformed("an embeddings answer", answer)
     try:
         return _VECTOR.validate_python(answer.get("embedding"), strict=True)
     except ValidationError:
-        raise _malformed("an embedding", answer.get("embedding")) from None
+        raise malformed("an embedding", answer.get("embedding")) from None
 
 
 def check_vectors(found: Sequence[Sequence[float]], count: int) -> None:
