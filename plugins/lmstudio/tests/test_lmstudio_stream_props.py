@@ -16,17 +16,20 @@ import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lmstudio_testkit import (
+    DONE,
     Script,
+    call_chunks,
     chat_request,
     collect,
     completion_chunks,
     context,
     embed_request,
+    event,
     raw,
     sse,
 )
 
-from aegis_llm import ChatResponse, ProviderContext
+from aegis_llm import ChatResponse, ProviderContext, ToolCall
 from aegis_llm.errors import AegisLLMError, ProtocolError, StreamInterrupted
 from aegis_llm_lmstudio._chat import chat, stream_chat
 from aegis_llm_lmstudio._embed import embed
@@ -37,7 +40,8 @@ FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 pieces = st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=8)
 # Keys the plugin reads, so generated objects often almost look right.
 KEYS = ("choices", "message", "content", "data", "embedding", "index", "id", "error", "usage",
-        "stats", "timings", "model", "delta", "finish_reason", "prompt_tokens", "x")  # fmt: skip
+        "stats", "timings", "model", "delta", "finish_reason", "prompt_tokens", "tool_calls",
+        "function", "name", "arguments", "reasoning", "reasoning_content", "x")  # fmt: skip
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda inner: (
@@ -96,6 +100,55 @@ def test_any_split_of_a_stream_gives_the_same_answer(
     assert chunks[-1].usage.prompt_tokens == 1
 
 
+# Arguments as models write them: JSON objects (with non-ASCII text), or broken text.
+arguments = st.one_of(
+    st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3).map(
+        lambda value: json.dumps(value, ensure_ascii=False)
+    ),
+    st.text(max_size=20),
+)
+calls = st.lists(
+    st.tuples(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), arguments), min_size=1, max_size=3
+)
+
+
+def fragmented(text: str, points: list[int]) -> list[str]:
+    """``text`` in pieces cut at ``points``; an empty text stays one empty piece."""
+    bounds = sorted({p % (len(text) + 1) for p in points} | {0, len(text)})
+    return [text[a:b] for a, b in itertools.pairwise(bounds)] or [text]
+
+
+@FAST
+@given(
+    wanted=calls,
+    argument_cuts=st.lists(st.integers(min_value=0), max_size=6),
+    byte_cuts=st.lists(st.integers(min_value=0), max_size=12),
+    reasoning=st.lists(st.text(min_size=1, max_size=6), max_size=3),
+)
+def test_any_fragmentation_of_tool_calls_gives_the_same_calls(
+    wanted: list[tuple[str, str]],
+    argument_cuts: list[int],
+    byte_cuts: list[int],
+    reasoning: list[str],
+) -> None:
+    """However the server cuts the arguments, and TCP the bytes, the calls come out whole."""
+    script_calls = [
+        (f"call_{index}", name, fragmented(text, argument_cuts))
+        for index, (name, text) in enumerate(wanted)
+    ]
+    body = b"".join(call_chunks(script_calls, reasoning=reasoning))
+    script = Script({("POST", "/v1/chat/completions"): sse(cut(body, byte_cuts))})
+    chunks = run(stream_text, script)
+    assert "".join(c.reasoning for c in chunks) == "".join(reasoning)
+    assert all(not c.tool_calls for c in chunks[:-1])
+    expected = tuple(
+        ToolCall.from_wire(name=name, arguments=text, id=f"call_{index}")
+        for index, (name, text) in enumerate(wanted)
+    )
+    assert chunks[-1].tool_calls == expected
+    assert chunks[-1].finish_reason == "tool_calls"
+
+
 @FAST
 @given(
     prefix=st.sampled_from([b"", b"data: ", b"data: {", b'data: {"choices": ', b"error: "]),
@@ -111,6 +164,20 @@ def test_arbitrary_stream_bytes_give_chunks_or_a_protocol_error(
         reported = b"error" in prefix + body
         assert isinstance(result, ProtocolError | StreamInterrupted) or reported, repr(result)
     else:  # a stream only ends well with [DONE], and then with exactly one done chunk
+        assert [c.done for c in result] == [False] * (len(result) - 1) + [True]
+
+
+@FAST
+@given(deltas=st.lists(json_values, min_size=1, max_size=4))
+def test_arbitrary_deltas_give_chunks_or_a_protocol_error(deltas: list[object]) -> None:
+    """Deltas with any content, reasoning or tool-call fragments: chunks, or the SDK's error."""
+    choices = [{"index": 0, "delta": delta, "finish_reason": None} for delta in deltas]
+    events = [event({"choices": [choice]}) for choice in choices]
+    script = Script({("POST", "/v1/chat/completions"): sse([*events, DONE])})
+    result = run(stream_text, script)
+    if isinstance(result, AegisLLMError):
+        assert isinstance(result, ProtocolError | StreamInterrupted), repr(result)
+    else:
         assert [c.done for c in result] == [False] * (len(result) - 1) + [True]
 
 
