@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from lmstudio_llama_server import LlamaServer, require_real_server_tools
 
-from aegis_llm import AegisSettings, AsyncClient, ChatRequest, EmbedRequest, Provider
+from aegis_llm import AegisSettings, AsyncClient, ChatRequest, EmbedRequest, Message, Provider, Tool
 from aegis_llm.errors import (
     AuthenticationError,
     InvalidRequest,
@@ -123,6 +123,53 @@ async def test_errors_from_the_real_server(llama: Provider, llama_server: LlamaS
     assert "wrong-key-1234" not in str(refused.value)
     assert "AEGIS_LLM_LLAMACPP_API_KEY" in str(refused.value)
     assert (report.status, report.reason) == ("down", "auth")
+
+
+WEATHER = Tool(
+    name="get_weather",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+@pytest.mark.parametrize("choice", [None, "auto", "none", "required"])
+async def test_offered_tools_are_answered_in_text_unless_one_is_forced(
+    llama: Provider, choice: str | None
+) -> None:
+    """llama-cpp-python's server (in its default chat format) takes the tools and ignores
+    them unless ``tool_choice`` names one: an answer in text, no error, no calls."""
+    reply = await llama.chat(ask(tools=[WEATHER], tool_choice=choice, **SAME))
+    chunks = [chunk async for chunk in llama.stream_chat(ask(tools=[WEATHER], **SAME))]
+    assert (reply.tool_calls, reply.finish_reason) == ((), "length")
+    assert reply.content
+    assert (chunks[-1].tool_calls, chunks[-1].finish_reason) == ((), "length")
+
+
+async def test_a_forced_tool_is_really_called_whole_and_streamed(llama: Provider) -> None:
+    """Naming a tool makes the server constrain the output to its arguments' grammar: real
+    calls, streamed as fragments that repeat the id and name each time. Six tokens cut the
+    arguments short, so the call keeps them as text (``arguments`` is None), not an error."""
+    forced = ask(tools=[WEATHER], tool_choice="get_weather", **SAME)
+    reply = await llama.chat(forced)
+    chunks = [chunk async for chunk in llama.stream_chat(forced)]
+    (call,) = reply.tool_calls
+    (streamed,) = chunks[-1].tool_calls
+    assert (reply.content, reply.finish_reason, call.name) == ("", "tool_calls", "get_weather")
+    assert call.arguments_json.startswith("{")
+    assert call.arguments is None
+    assert call.id
+    assert (streamed.name, streamed.arguments_json) == (call.name, call.arguments_json)
+    assert chunks[-1].finish_reason == "tool_calls"
+    history = [
+        Message(role="user", content="Hello there"),
+        Message(role="assistant", content="", tool_calls=(call,)),
+        Message(role="tool", content="sunny", tool_call_id=call.id, name=call.name),
+    ]
+    options = {"tools": [WEATHER], **SAME}
+    followup = await llama.chat(
+        ChatRequest.model_validate({"model": ALIAS, "messages": history, "options": options})
+    )
+    assert followup.tool_calls == ()
+    assert followup.content
 
 
 def test_the_tiny_model_is_reproducible(tmp_path: Path) -> None:

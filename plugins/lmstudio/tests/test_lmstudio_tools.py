@@ -384,3 +384,24 @@ async def test_reasoning_then_a_cut_is_interrupted_not_failed_over() -> None:
     events = call_chunks([], reasoning=["hmm"], done=False)[:2]
     with pytest.raises(StreamInterrupted):
         await streamed(events)
+
+
+async def test_llama_cpp_python_fragments_repeat_the_id_and_name_and_a_legacy_field() -> None:
+    """Its server repeats id, type and name on every fragment, beside an old-style
+    ``function_call`` copy, and ends with ``tool_calls: null``; the call is still one."""
+
+    def fragment(piece: str) -> bytes:
+        function = {"name": "get_weather", "arguments": piece}
+        call = {"index": 0, "id": "call__0", "type": "function", "function": function}
+        delta = {"role": None, "content": None, "function_call": function, "tool_calls": [call]}
+        return event({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+
+    end = {"role": None, "content": None, "function_call": None, "tool_calls": None}
+    events = [
+        fragment('{"ci'),
+        fragment('ty": "Oslo"}'),
+        event({"choices": [{"index": 0, "delta": end, "finish_reason": "tool_calls"}]}),
+        DONE,
+    ]
+    (call,) = (await streamed(events))[-1].tool_calls
+    assert (call.id, call.name, call.arguments) == ("call__0", "get_weather", {"city": "Oslo"})
