@@ -81,12 +81,32 @@ def _image(image: str) -> str:
     )
 
 
-def _message(message: Message) -> dict[str, Any]:
+def _messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The turns on the wire; a tool result without ``name`` is named after its call.
+
+    Ollama matches a result to its call by ``tool_name``, OpenAI-style servers
+    by ``tool_call_id``: a history written for the latter (ids only) would
+    reach Ollama with results it cannot attribute, so the name is looked up
+    from the assistant turn that made the call.
+    """
+    called = {
+        call.id: call.name
+        for message in messages
+        for call in message.tool_calls
+        if call.id is not None
+    }
+    return [_message(message, called) for message in messages]
+
+
+def _message(message: Message, called: Mapping[str, str]) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.images:
         wire["images"] = [_image(image) for image in message.images]
-    if message.role == "tool" and message.name is not None:
-        wire["tool_name"] = message.name
+    name = message.name
+    if name is None and message.tool_call_id is not None:
+        name = called.get(message.tool_call_id)
+    if message.role == "tool" and name is not None:
+        wire["tool_name"] = name
     if message.tool_call_id is not None:
         wire["tool_call_id"] = message.tool_call_id
     if message.tool_calls:
@@ -155,7 +175,7 @@ def chat_body(settings: OllamaSettings, request: ChatRequest, *, stream: bool) -
     refuse_typed_in_extra(chosen.extra)
     tools = offered_tools(chosen)
     body, options = _body(request.model, settings, defaults, chosen.extra)
-    body["messages"] = [_message(m) for m in request.messages]
+    body["messages"] = _messages(request.messages)
     if tools is not None:
         body["tools"] = tools
     body["stream"] = stream

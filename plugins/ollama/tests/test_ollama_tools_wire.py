@@ -115,6 +115,22 @@ def test_a_call_and_its_result_go_back_in_history() -> None:
     ]
 
 
+def test_a_result_with_only_the_call_id_is_named_after_its_call() -> None:
+    """A history written for OpenAI-style servers (ids only) still reaches Ollama attributed."""
+    call = ToolCall.from_wire(name="get_weather", arguments="{}", id="call_9")
+    history = (
+        Message(role="user", content="weather?"),
+        Message(role="assistant", content="", tool_calls=(call,)),
+        Message(role="tool", content="18°C", tool_call_id="call_9"),
+        Message(role="tool", content="?", tool_call_id="unknown"),
+    )
+    results = body(history, tools=[WEATHER])["messages"][2:]
+    assert results == [
+        {"role": "tool", "content": "18°C", "tool_name": "get_weather", "tool_call_id": "call_9"},
+        {"role": "tool", "content": "?", "tool_call_id": "unknown"},
+    ]
+
+
 def piece(**message: Any) -> dict[str, Any]:
     return {"message": {"role": "assistant", "content": "", **message}, "done": False}
 
