@@ -58,6 +58,14 @@ class Message(BaseModel):
     tool_call_id: StrictStr | None = None
     tool_calls: tuple[ToolCall, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _calls_need_no_content(cls, data: object) -> object:
+        """An assistant turn made only of tool calls has no text; any other turn must say one."""
+        if isinstance(data, Mapping) and "content" not in data and data.get("tool_calls"):
+            return {**data, "content": ""}
+        return data
+
     @model_validator(mode="after")
     def _calls_come_from_the_assistant(self) -> Message:
         if self.tool_calls and self.role != "assistant":

@@ -229,6 +229,20 @@ def _client(plugin: object) -> AsyncClient:
     return AsyncClient(settings, host=host)
 
 
+def test_an_assistant_turn_of_only_calls_needs_no_content() -> None:
+    call = ToolCall.from_wire(name="f", arguments="{}", id="c")
+    request = ChatRequest(
+        model="m",
+        messages=(
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "tool_calls": [call]},
+            {"role": "tool", "content": "42", "tool_call_id": "c"},
+        ),
+    )
+    assert request.messages[1].content == ""
+    assert request.messages[1].tool_calls == (call,)
+
+
 def test_options_default_to_no_tools() -> None:
     assert ChatOptions().tools == ()
     assert ChatOptions().tool_choice is None
