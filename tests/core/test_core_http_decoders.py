@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from aegis_llm.errors import ProtocolError
@@ -82,6 +82,48 @@ sse_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characte
 def test_sse_any_split_and_line_ending(payloads: list[str], eol: bytes, cuts: list[int]) -> None:
     body = b"".join(b": ping" + eol + b"data: " + p.encode() + eol + eol for p in payloads)
     assert [e.data for e in run_sse(split_at(body, cuts))] == payloads
+
+
+sse_line = st.sampled_from(
+    [b"data: ", b"data:", b"data:  ", b"id: 4", b": ping", b"event: delta", b"error: {}", b""]
+)
+
+
+@given(st.lists(st.tuples(sse_line, sse_text), min_size=1, max_size=12))
+@example([(b"id: 4", ""), (b"", ""), (b"data: ", "x"), (b"", "")])  # the id outlives its event
+@example([(b"event: delta", ""), (b"data: ", "x"), (b"", ""), (b"data: ", "y"), (b"", "")])
+def test_sse_pieces_of_one_event_each_decode_as_bytes_one_by_one(
+    lines: list[tuple[bytes, str]],
+) -> None:
+    """Whole-event pieces (the decoder's fast path) give what byte-by-byte feeding gives."""
+    events: list[bytes] = []
+    for field, value in lines:
+        events.append(field + value.encode() + b"\n" if field else b"\n")
+    events.append(b"\n")
+    body = b"".join(events)
+    *whole, rest = body.split(b"\n\n")
+    pieces = [piece + b"\n\n" for piece in whole] + [rest]
+    assert b"".join(pieces) == body
+    one_by_one = [body[i : i + 1] for i in range(len(body))]
+    assert run_sse(pieces) == run_sse(one_by_one)
+
+
+@given(st.lists(json_values, min_size=1, max_size=6))
+def test_ndjson_one_line_per_piece_decodes_as_bytes_one_by_one(values: list[Any]) -> None:
+    lines = [json.dumps(value).encode() + b"\n" for value in values]
+    body = b"".join(lines)
+    whole_lines = NDJSONDecoder()
+    per_line = [v for line in lines for v in whole_lines.feed(line)]
+    bytewise = NDJSONDecoder()
+    per_byte = [v for i in range(len(body)) for v in bytewise.feed(body[i : i + 1])]
+    assert per_line == per_byte == values
+
+
+def test_one_whole_line_over_the_limit_is_refused_too() -> None:
+    with pytest.raises(ProtocolError, match="exceeded 10 bytes"):
+        list(NDJSONDecoder(max_line_bytes=10).feed(b'{"a": "' + b"x" * 20 + b'"}\n'))
+    with pytest.raises(ProtocolError, match="exceeded 10 bytes"):
+        SSEDecoder(max_line_bytes=10).feed(b"data: " + b"x" * 20 + b"\n\n")
 
 
 def test_sse_fields_multiline_data_and_llamacpp_error() -> None:
