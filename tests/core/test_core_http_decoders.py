@@ -108,6 +108,25 @@ def test_sse_pieces_of_one_event_each_decode_as_bytes_one_by_one(
     assert run_sse(pieces) == run_sse(one_by_one)
 
 
+@given(st.lists(st.tuples(sse_line, sse_text, st.booleans()), min_size=1, max_size=12))
+@example([(b"data: ", "a", True), (b"data: ", "b", False), (b"", "", True)])  # data pending
+@example([(b"event: delta", "", True), (b"data: ", "x", False), (b"", "", True)])
+def test_sse_pieces_cut_between_lines_decode_as_bytes_one_by_one(
+    lines: list[tuple[bytes, str, bool]],
+) -> None:
+    """A piece that looks like a whole event after one that left a field pending is not one."""
+    pieces: list[bytes] = []
+    current = b""
+    for field, value, cut in lines:
+        current += (field + value.encode() if field else b"") + b"\n"
+        if cut:
+            pieces.append(current)
+            current = b""
+    pieces.append(current + b"\n")
+    body = b"".join(pieces)
+    assert run_sse(pieces) == run_sse([body[i : i + 1] for i in range(len(body))])
+
+
 @given(st.lists(json_values, min_size=1, max_size=6))
 def test_ndjson_one_line_per_piece_decodes_as_bytes_one_by_one(values: list[Any]) -> None:
     lines = [json.dumps(value).encode() + b"\n" for value in values]

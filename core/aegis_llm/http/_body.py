@@ -84,7 +84,9 @@ class BoundedBody:
         wait = min(deadlines.idle, remaining)
         self._timeouts["read"] = wait
         try:
-            piece = await anext(self._pieces, None)
+            piece = await self._pieces.__anext__()
+        except StopAsyncIteration:
+            piece = None
         except httpx.ReadTimeout:
             raise self._timed_out(total=wait == remaining) from None
         except (httpx.TransportError, httpx.StreamError) as exc:

@@ -138,17 +138,29 @@ class SSEDecoder:
         self._event = ""
         self._id: str | None = None
         self._error: str | None = None
+        self._idle = True  # no line, CR or event field pending from earlier pieces
 
     def feed(self, data: bytes) -> list[SSEEvent]:
+        # Fast path: the piece is exactly one ``data:`` line and its blank line and
+        # nothing is pending, which is how OpenAI-style servers send every token. It
+        # skips line splitting and field dispatch; results and limits are those of
+        # the general path (property tests hold the two together).
         if (
-            data.startswith(b"data: ")
+            self._idle
             and data.endswith(b"\n\n")
+            and data.startswith(b"data: ")
             and data.count(b"\n") == 2
-            and not (self._held_cr or self._data or self._event or self._error is not None)
-            and self._lines.empty
             and b"\r" not in data
         ):
-            return [self._single(data)]
+            if len(data) - 2 > self._max:
+                raise ProtocolError(f"a stream line exceeded {self._max} bytes")
+            try:
+                value = data[6:-2].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ProtocolError(f"stream line is not UTF-8: {exc}") from None
+            if len(value) + 1 > self._max:
+                raise ProtocolError(f"an SSE event exceeded {self._max} bytes")
+            return [SSEEvent(value, "message", self._id)]
         if self._held_cr:
             data = b"\r" + data
         # A CR ending a chunk may be the first half of a CRLF split by the network:
@@ -158,24 +170,12 @@ class SSEDecoder:
             data = data[:-1]
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        return self._events(self._lines.feed(data))
-
-    def _single(self, data: bytes) -> SSEEvent:
-        """A piece that is exactly one ``data:`` line and its blank line, nothing pending.
-
-        That is how OpenAI-style servers send every token, so it skips line
-        splitting and field dispatch; the result and the limits are those of
-        the general path (the Hypothesis split tests hold the two together).
-        """
-        if len(data) - 2 > self._max:
-            raise ProtocolError(f"a stream line exceeded {self._max} bytes")
-        try:
-            value = data[6:-2].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError(f"stream line is not UTF-8: {exc}") from None
-        if len(value) + 1 > self._max:
-            raise ProtocolError(f"an SSE event exceeded {self._max} bytes")
-        return SSEEvent(value, "message", self._id)
+        events = self._events(self._lines.feed(data))
+        self._idle = (
+            not (self._held_cr or self._data or self._event or self._error is not None)
+            and self._lines.empty
+        )
+        return events
 
     def close(self) -> list[SSEEvent]:
         """Flush an event the server did not finish with a blank line."""
@@ -185,6 +185,7 @@ class SSEDecoder:
         if rest:
             self._line(rest)
         event = self._dispatch()
+        self._idle = True
         return [*events, event] if event is not None else events
 
     def _events(self, lines: list[bytes]) -> list[SSEEvent]:
