@@ -109,3 +109,16 @@ async def test_the_per_call_timeout_caps_the_connect_timeout() -> None:
     await api.aclose()
     assert capped.extensions["timeout"]["connect"] == 0.5
     assert default.extensions["timeout"]["connect"] == 3.0
+
+
+async def test_a_body_compressed_against_our_identity_request_is_still_decoded() -> None:
+    """We ask for ``identity``; a server that compresses anyway must not look malformed."""
+    import gzip
+
+    def compressing(request: Request) -> Response:
+        return Response(200, gzip.compress(OK), headers=(("Content-Encoding", "gzip"),))
+
+    with FakeServer(compressing) as server:
+        api = _api(server.url)
+        assert await api.request_json("GET", "/x") == {"ok": True}
+        await api.aclose()

@@ -7,6 +7,7 @@ connection at once instead of waiting for garbage collection.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import suppress
 
 import anyio
@@ -43,7 +44,7 @@ class BoundedBody:
         self._provider = provider
         self._scrubber = scrubber
         self._size = 0
-        self._pieces = response.aiter_bytes()
+        self._pieces = _pieces_of(response)
         self._exhausted = False
         # httpx's transports (and ours, for aiohttp) read this per-request dict before
         # every socket read, so setting "read" bounds each wait without a cancel scope
@@ -157,3 +158,18 @@ class BoundedBody:
             provider=self._provider,
             hint="the server may be overloaded; raise AEGIS_LLM_IDLE_TIMEOUT if it is just slow",
         )
+
+
+def _pieces_of(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as the transport delivers it, unless it was compressed anyway.
+
+    ``HttpApi`` asks for ``identity``, so the body is normally the bytes on the
+    wire and httpx's decoding and re-chunking layers (two generators per piece,
+    measurable at one piece per token) have nothing to do. A server that
+    compresses regardless still gets decoded.
+    """
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    stream = response.stream
+    if encoding in ("", "identity") and isinstance(stream, httpx.AsyncByteStream):
+        return stream.__aiter__()
+    return response.aiter_bytes()
