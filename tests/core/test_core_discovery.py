@@ -94,7 +94,8 @@ def test_discovery_imports_nothing_heavy(site: Path) -> None:
         "import sys, aegis_llm\n"
         "host = aegis_llm.PluginHost(aegis_llm.AegisSettings.load())\n"
         "assert any(s.name == 'st_cpu' and s.status == 'loaded' for s in host.statuses())\n"
-        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'numpy')"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'numpy',"
+        " 'httpx', 'aiohttp')"
         " if m in sys.modules)\n"
         "print(heavy)\n"
     )

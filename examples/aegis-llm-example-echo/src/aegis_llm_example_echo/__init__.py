@@ -8,7 +8,8 @@ validating what only this server rejects before sending anything, a stream that
 releases its connection when closed early, and a health check that never raises.
 
 This module holds only the hook implementations; importing it stays cheap
-because discovery imports it.
+because discovery imports it: the operations (and with them httpx) are
+imported by the first hook that needs them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from aegis_llm import (
     ProviderInfo,
     hookimpl,
 )
-from aegis_llm_example_echo import _operations
 from aegis_llm_example_echo._settings import EchoSettings
 
 __all__ = [
@@ -66,24 +66,34 @@ def aegis_llm_provider_info() -> ProviderInfo:
 
 @hookimpl
 def aegis_llm_chat(ctx: ProviderContext, request: ChatRequest) -> Awaitable[ChatResponse]:
+    from aegis_llm_example_echo import _operations
+
     return _operations.chat(ctx, request)
 
 
 @hookimpl
 def aegis_llm_stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+    from aegis_llm_example_echo import _operations
+
     return _operations.stream_chat(ctx, request)
 
 
 @hookimpl
 def aegis_llm_embed(ctx: ProviderContext, request: EmbedRequest) -> Awaitable[Embeddings]:
+    from aegis_llm_example_echo import _operations
+
     return _operations.embed(ctx, request)
 
 
 @hookimpl
 def aegis_llm_list_models(ctx: ProviderContext) -> Awaitable[list[ModelInfo]]:
+    from aegis_llm_example_echo import _operations
+
     return _operations.list_models(ctx)
 
 
 @hookimpl
 def aegis_llm_health(ctx: ProviderContext) -> Awaitable[HealthReport]:
+    from aegis_llm_example_echo import _operations
+
     return _operations.health(ctx)
