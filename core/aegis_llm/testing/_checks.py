@@ -18,6 +18,7 @@ from aegis_llm import (
     HealthReport,
     ModelInfo,
     PullProgress,
+    ToolCall,
     Usage,
 )
 from aegis_llm.errors import AegisLLMError, StreamInterrupted
@@ -34,6 +35,9 @@ __all__ = [
     "check_models",
     "check_pull",
     "check_stream",
+    "check_tool_answer",
+    "check_tool_calls",
+    "check_tool_stream",
     "error_chain",
     "require",
 ]
@@ -85,6 +89,75 @@ def check_stream(chunks: Sequence[ChatChunk], instance: str) -> None:
     for index, chunk in enumerate(chunks):
         _check_source(chunk.provider, chunk.model, instance, f"stream chunk {index}")
         check_usage(chunk.usage, f"stream chunk {index}")
+
+
+def check_tool_calls(calls: Sequence[ToolCall], offered: Sequence[str], where: str) -> None:
+    """Each call names an offered tool and carries its arguments as JSON text."""
+    for index, call in enumerate(calls):
+        require(
+            isinstance(call, ToolCall), f"{where}: tool call {index} is not a ToolCall: {call!r}"
+        )
+        require(
+            isinstance(call.name, str) and call.name,
+            f"{where}: tool call {index} has no function name",
+        )
+        require(
+            call.name in offered,
+            f"{where}: tool call {index} names {call.name!r}, but the tools offered are "
+            f"{sorted(offered)}",
+        )
+        require(
+            isinstance(call.arguments_json, str),
+            f"{where}: tool call {index}'s arguments_json is "
+            f"{type(call.arguments_json).__name__}, not the arguments as JSON text",
+        )
+        require(
+            call.arguments is None or isinstance(call.arguments, dict),
+            f"{where}: tool call {index}'s arguments are neither an object nor None",
+        )
+
+
+def _check_finish(calls: Sequence[ToolCall], finish_reason: object, where: str) -> None:
+    if calls:
+        require(
+            finish_reason == "tool_calls",
+            f"{where} carries {len(calls)} tool call(s) but finish_reason={finish_reason!r}; "
+            "it must be 'tool_calls'",
+        )
+    else:
+        require(
+            finish_reason != "tool_calls",
+            f"{where} says finish_reason='tool_calls' but carries no tool calls",
+        )
+
+
+def check_tool_answer(reply: ChatResponse, offered: Sequence[str], instance: str) -> None:
+    """A well-formed answer to a request offering tools: text, or calls of offered tools."""
+    check_chat_response(reply, instance)
+    require(
+        reply.content or reply.tool_calls,
+        "the answer to a request offering tools has neither text nor tool calls",
+    )
+    check_tool_calls(reply.tool_calls, offered, "the chat response")
+    _check_finish(reply.tool_calls, reply.finish_reason, "the chat response")
+
+
+def check_tool_stream(chunks: Sequence[ChatChunk], offered: Sequence[str], instance: str) -> None:
+    """A well-formed stream whose tool calls, if any, come whole on the final chunk only."""
+    check_stream(chunks, instance)
+    early = [index for index, chunk in enumerate(chunks[:-1]) if chunk.tool_calls]
+    require(
+        not early,
+        f"stream chunks {early} of {len(chunks)} carry tool_calls; calls belong on the final "
+        "done chunk only, reassembled whole",
+    )
+    last = chunks[-1]
+    require(
+        any(chunk.content for chunk in chunks) or last.tool_calls,
+        "the stream answering a request offering tools has neither text nor tool calls",
+    )
+    check_tool_calls(last.tool_calls, offered, "the final stream chunk")
+    _check_finish(last.tool_calls, last.finish_reason, "the final stream chunk")
 
 
 def check_embeddings(result: Embeddings, inputs: int, instance: str) -> None:

@@ -59,6 +59,7 @@ from aegis_llm.testing._checks import (
     require,
 )
 from aegis_llm.testing._contract_models import ModelManagementContract
+from aegis_llm.testing._contract_tools import ToolsContract
 from aegis_llm.testing._guard import not_applicable
 from aegis_llm.testing._harness import LIMITS, SHORT_TIMEOUT, ContractHarness, Profile
 from aegis_llm.testing._operations import Operation, Outcome
@@ -88,7 +89,7 @@ _STATUS_ERRORS: Final[dict[int, Expected]] = {
 }
 
 
-class ProviderContract(ModelManagementContract):
+class ProviderContract(ModelManagementContract, ToolsContract):
     """Subclass as ``class TestMyPluginContract(ProviderContract)`` and declare the plugin.
 
     Required: ``plugin_name`` and ``capabilities`` (which must equal what the
@@ -106,6 +107,8 @@ class ProviderContract(ModelManagementContract):
     transport: ClassVar[Transport] = "http"
     chat_model: ClassVar[str | None] = None
     embed_model: ClassVar[str | None] = None
+    tools_model: ClassVar[str | None] = None
+    """A model that can call tools, for the tools tests (default: ``chat_model``)."""
     missing_model: ClassVar[str] = "aegis-contract/no-such-model"
     """A well-formed model name the server under test does not have."""
     contract_skips: ClassVar[Mapping[str, str]] = {}

@@ -204,6 +204,10 @@ class ContractHarness:
             )
         return value
 
+    def tools_model(self) -> str:
+        """The model the tools tests offer tools to: ``tools_model``, else ``chat_model``."""
+        return self.contract.tools_model or self.model("chat_model")
+
     # The fake server.
 
     @property
