@@ -2,11 +2,13 @@
 
 Each mutant forwards every hook to the real plugin and breaks exactly one
 promise, the way real plugins get it wrong. ``CAUGHT_BY`` says which contract
-tests must fail for it; test_contract_mutants.py checks that they do.
+tests must fail for it; test_contract_mutants.py checks that they do. Mutants of a
+feature the example lacks (tools) break a correct variant listed in ``BASELINES``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable
 
@@ -15,6 +17,7 @@ from aegis_llm_example_echo import _operations
 from aegis_llm_example_echo._settings import EchoSettings
 
 from aegis_llm import (
+    Capability,
     ChatChunk,
     ChatRequest,
     ChatResponse,
@@ -24,6 +27,7 @@ from aegis_llm import (
     ModelInfo,
     ProviderContext,
     ProviderInfo,
+    ToolCall,
     hookimpl,
 )
 from aegis_llm.errors import AegisLLMError, AuthenticationError, ProviderError
@@ -241,6 +245,69 @@ class HardcodedProviderName(Faithful):
         return chat()
 
 
+class ToolCalling(Faithful):
+    """Not a mutant: the example with function calling, the baseline of the tools mutants.
+
+    Like the fake servers' models: tools offered and the user spoke last -> one call of
+    the first tool (the text answer kept), else the plain answer.
+    """
+
+    @hookimpl
+    def aegis_llm_provider_info(self) -> ProviderInfo:
+        info = echo.aegis_llm_provider_info()
+        return dataclasses.replace(info, capabilities=info.capabilities | {Capability.TOOLS})
+
+    @hookimpl
+    def aegis_llm_chat(self, ctx: ProviderContext, request: ChatRequest) -> Awaitable[ChatResponse]:
+        async def chat() -> ChatResponse:
+            reply = await echo.aegis_llm_chat(ctx, request)
+            calls = _calls_for(request)
+            if not calls:
+                return reply
+            return reply.model_copy(update={"tool_calls": calls, "finish_reason": "tool_calls"})
+
+        return chat()
+
+    @hookimpl
+    def aegis_llm_stream_chat(
+        self, ctx: ProviderContext, request: ChatRequest
+    ) -> AsyncIterator[ChatChunk]:
+        async def chunks() -> AsyncIterator[ChatChunk]:
+            calls = _calls_for(request)
+            async for chunk in echo.aegis_llm_stream_chat(ctx, request):
+                if chunk.done and calls:
+                    update = {"tool_calls": calls, "finish_reason": "tool_calls"}
+                    chunk = chunk.model_copy(update=update)
+                yield chunk
+
+        return chunks()
+
+
+def _calls_for(request: ChatRequest) -> tuple[ToolCall, ...]:
+    tools = request.options.tools
+    if not tools or request.messages[-1].role != "user":
+        return ()
+    return (ToolCall.from_wire(name=tools[0].name, arguments={}, id="call_echo_0"),)
+
+
+class CallsBeforeTheEnd(ToolCalling):
+    """Yields each tool call as soon as it is complete, on a chunk before the final one."""
+
+    @hookimpl
+    def aegis_llm_stream_chat(
+        self, ctx: ProviderContext, request: ChatRequest
+    ) -> AsyncIterator[ChatChunk]:
+        async def chunks() -> AsyncIterator[ChatChunk]:
+            calls = _calls_for(request)
+            async for chunk in echo.aegis_llm_stream_chat(ctx, request):
+                if chunk.done and calls:
+                    yield ChatChunk(provider=chunk.provider, model=chunk.model, tool_calls=calls)
+                    chunk = chunk.model_copy(update={"finish_reason": "tool_calls"})
+                yield chunk
+
+        return chunks()
+
+
 CAUGHT_BY: dict[type[Faithful], tuple[str, ...]] = {
     WrongVectorCount: ("test_embed_well_formed", "test_embed_keeps_input_order"),
     ReorderedVectors: ("test_embed_keeps_input_order",),
@@ -255,5 +322,16 @@ CAUGHT_BY: dict[type[Faithful], tuple[str, ...]] = {
     UnboundedHealth: ("test_health_bounded_by_health_timeout",),
     IOBeforeValidation: ("test_plugin_invalid_requests_rejected_before_io",),
     HardcodedProviderName: ("test_chat_well_formed",),
+    CallsBeforeTheEnd: ("test_tools_stream_calls_on_final_chunk",),
 }
 """Each mutant, and the contract tests that must catch it."""
+
+BASELINES: dict[type[Faithful], tuple[str, ...]] = {
+    ToolCalling: (
+        "test_tools_chat_well_formed",
+        "test_tools_stream_calls_on_final_chunk",
+        "test_tools_result_round_trip",
+    ),
+}
+"""Correct variants declaring more than the example (its own run cannot exercise these
+tests), and the tests they must pass: proof that their mutants fail for their defect."""

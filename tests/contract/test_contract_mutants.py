@@ -33,11 +33,15 @@ def _contract_for(mutant):
     return type(
         f"Test{mutant.__name__}",
         (TestEchoContract,),
-        {"load_plugin": classmethod(lambda cls: mutant())},
+        {
+            "load_plugin": classmethod(lambda cls: mutant()),
+            # A mutant may declare more than the example (tools): its tests must run.
+            "capabilities": mutant().aegis_llm_provider_info().capabilities,
+        },
     )
 
 
-for _mutant in contract_mutants.CAUGHT_BY:
+for _mutant in (*contract_mutants.CAUGHT_BY, *contract_mutants.BASELINES):
     globals()[f"Test{_mutant.__name__}"] = _contract_for(_mutant)
 """
 
@@ -45,6 +49,8 @@ for _mutant in contract_mutants.CAUGHT_BY:
 def _selection() -> str:
     """A -k expression: the unchanged class entirely, each mutant's expected catchers only."""
     parts = ["TestEchoContract"]
+    for baseline, tests in contract_mutants.BASELINES.items():
+        parts.append(f"(Test{baseline.__name__} and ({' or '.join(tests)}))")
     for mutant, tests in contract_mutants.CAUGHT_BY.items():
         parts.append(f"(Test{mutant.__name__} and ({' or '.join(tests)}))")
     return " or ".join(parts)
@@ -59,6 +65,18 @@ def test_the_unchanged_plugin_passes(run: Run) -> None:
     unchanged = run.outcomes("TestEchoContract")
     assert not unchanged.get("failed"), unchanged.get("failed")
     assert len(unchanged["passed"]) >= 30
+
+
+@pytest.mark.parametrize(
+    ("baseline", "tests"),
+    [(b.__name__, tests) for b, tests in contract_mutants.BASELINES.items()],
+    ids=[b.__name__ for b in contract_mutants.BASELINES],
+)
+def test_each_baseline_passes_what_its_mutants_fail(
+    run: Run, baseline: str, tests: tuple[str, ...]
+) -> None:
+    outcomes = run.outcomes(f"Test{baseline}")
+    assert outcomes == {"passed": set(tests)}, outcomes
 
 
 @pytest.mark.parametrize(
