@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aegis_llm.testing._checks import ContractViolation
     from aegis_llm.testing._contract import CONTRACT_TESTS, ProviderContract
+    from aegis_llm.testing._contract_tools import CONTRACT_TOOL
     from aegis_llm.testing._harness import ContractHarness
     from aegis_llm.testing._operations import Operation
     from aegis_llm.testing._profile import CONTRACT_DEFAULTS, CONTRACT_PROFILE
@@ -26,6 +27,7 @@ __all__ = [
     "CONTRACT_DEFAULTS",
     "CONTRACT_PROFILE",
     "CONTRACT_TESTS",
+    "CONTRACT_TOOL",
     "ContractHarness",
     "ContractTest",
     "ContractViolation",
@@ -37,6 +39,7 @@ _HOMES = {
     "CONTRACT_DEFAULTS": "_profile",
     "CONTRACT_PROFILE": "_profile",
     "CONTRACT_TESTS": "_contract",
+    "CONTRACT_TOOL": "_contract_tools",
     "ContractHarness": "_harness",
     "ContractTest": "_registry",
     "ContractViolation": "_checks",

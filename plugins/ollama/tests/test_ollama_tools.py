@@ -29,21 +29,17 @@ from aegis_llm import (
     ProviderContext,
     ProviderInfo,
     ProviderSettings,
-    Tool,
     ToolCall,
     hookimpl,
 )
 from aegis_llm.errors import AllProvidersFailed, ProtocolError, StreamInterrupted, Unsupported
+from aegis_llm.testing import CONTRACT_TOOL
 from aegis_llm.testing.fakes import FakeOllama, OllamaModel
 from aegis_llm_ollama._chat import chat, stream_chat
 
 pytestmark = pytest.mark.anyio
 
-WEATHER = Tool(
-    name="get_weather",
-    description="The weather in a city",
-    parameters={"type": "object", "properties": {"city": {"type": "string"}}},
-)
+WEATHER = CONTRACT_TOOL  # the tool the contract suite offers: get_weather(city)
 THINKER = OllamaModel("qwen3:latest", capabilities=("completion", "tools", "thinking"))
 QUESTION = Message(role="user", content="weather in Paris?")
 
