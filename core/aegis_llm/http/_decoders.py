@@ -46,14 +46,14 @@ class _LineSplitter:
         if self._buffer:
             self._buffer += data
             if b"\n" not in data:
-                self._check(len(self._buffer))
+                self.check(len(self._buffer))
                 return []
             size = len(self._buffer)
             lines = bytes(self._buffer).split(b"\n")
         else:
             if b"\n" not in data:
                 self._buffer += data
-                self._check(len(data))
+                self.check(len(data))
                 return []
             size = len(data)
             lines = data.split(b"\n")
@@ -61,7 +61,7 @@ class _LineSplitter:
         self._buffer = bytearray(rest)
         # No line is longer than what was split, which is usually well under the limit.
         if size > self._max:
-            self._check(max(len(rest), *map(len, lines)))
+            self.check(max(len(rest), *map(len, lines)))
         return lines
 
     def rest(self) -> bytes:
@@ -73,7 +73,8 @@ class _LineSplitter:
         """Nothing of an unfinished line is held."""
         return not self._buffer
 
-    def _check(self, longest: int) -> None:
+    def check(self, longest: int) -> None:
+        """Refuse a line of ``longest`` bytes if it is over the limit (decoders' fast paths too)."""
         if longest > self._max:
             raise ProtocolError(f"a stream line exceeded {self._max} bytes")
 
@@ -83,7 +84,6 @@ class NDJSONDecoder:
 
     def __init__(self, *, max_line_bytes: int = 8 * 1024 * 1024) -> None:
         self._lines = _LineSplitter(max_line_bytes)
-        self._max = max_line_bytes
 
     def feed(self, data: bytes) -> Iterator[Any]:
         """The values of the lines ``data`` completes, parsed one at a time.
@@ -93,8 +93,7 @@ class NDJSONDecoder:
         """
         if self._lines.empty and data.endswith(b"\n") and data.count(b"\n") == 1:
             # One whole line, as Ollama sends each token: no splitting needed.
-            if len(data) - 1 > self._max:
-                raise ProtocolError(f"a stream line exceeded {self._max} bytes")
+            self._lines.check(len(data) - 1)
             if not data.isspace():
                 yield parse_json(data, what="stream line")
             return
@@ -152,14 +151,9 @@ class SSEDecoder:
             and data.count(b"\n") == 2
             and b"\r" not in data
         ):
-            if len(data) - 2 > self._max:
-                raise ProtocolError(f"a stream line exceeded {self._max} bytes")
-            try:
-                value = data[6:-2].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ProtocolError(f"stream line is not UTF-8: {exc}") from None
-            if len(value) + 1 > self._max:
-                raise ProtocolError(f"an SSE event exceeded {self._max} bytes")
+            self._lines.check(len(data) - 2)
+            value = _utf8(data[6:-2])
+            self._check_event(len(value) + 1)
             return [SSEEvent(value, "message", self._id)]
         if self._held_cr:
             data = b"\r" + data
@@ -199,10 +193,7 @@ class SSEDecoder:
     def _line(self, raw: bytes) -> SSEEvent | None:
         if not raw:
             return self._dispatch()
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError(f"stream line is not UTF-8: {exc}") from None
+        line = _utf8(raw)
         if line.startswith("data: "):  # nearly every line of a chat stream
             name, value = "data", line[6:]
         elif line.startswith(":"):
@@ -214,8 +205,7 @@ class SSEDecoder:
         if name == "data":
             self._data.append(value)
             self._size += len(value) + 1
-            if self._size > self._max:
-                raise ProtocolError(f"an SSE event exceeded {self._max} bytes")
+            self._check_event(self._size)
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -223,6 +213,10 @@ class SSEDecoder:
         elif name == "error":
             self._error = value
         return None
+
+    def _check_event(self, size: int) -> None:
+        if size > self._max:
+            raise ProtocolError(f"an SSE event exceeded {self._max} bytes")
 
     def _dispatch(self) -> SSEEvent | None:
         if not self._data and self._error is None:
@@ -236,3 +230,10 @@ class SSEDecoder:
         )
         self._data, self._event, self._error, self._size = [], "", None, 0
         return event
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"stream line is not UTF-8: {exc}") from None
