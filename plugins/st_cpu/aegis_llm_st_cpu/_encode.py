@@ -1,19 +1,29 @@
 """One embed request as a series of short worker-thread steps.
 
-Each step encodes one batch, so a cancelled call stops after the batch in
-flight, and concurrent calls on one model take turns batch by batch instead
-of waiting for a whole request. Inputs are sorted by token count before
-batching (sentence-transformers sorts by characters), which keeps padding,
-and so wasted work, lower than one ``encode`` call over the whole list.
+Each step is one ``SentenceTransformer.encode`` call over a few batches, so a
+cancelled call stops after the step in flight, and concurrent calls on one
+model take turns step by step instead of waiting for a whole request. A step
+starts as one batch and grows while batches are quick, to about
+``_STEP_SECONDS`` of work: every ``encode`` call costs 2-3 ms of set-up
+(moving the model to its device, switching it to eval mode), which one call
+per batch of a small model pays dozens of times a request.
 
-Each step also turns its batch into Python floats. ``tolist`` holds the GIL
-for its whole run: about 11 ms for 1,000 vectors of 384 floats at once, a
-stall of the caller's event loop, against a tenth of a millisecond for a
-batch of 32, with the GIL free for the loop between steps.
+Inputs are ordered longest first, as sentence-transformers orders a single
+call, so a step's batches are the ones one ``encode`` over every input would
+make: same padding, same work. The texts are tokenized once, by the model:
+the tokens each input used are read off the attention masks ``encode``
+returns with its outputs, and only an input that filled the model's whole
+window is tokenized again, untruncated, to tell whether it was cut.
+
+Each step also turns its vectors into Python floats, a batch at a time.
+``tolist`` holds the GIL for its whole run: about 11 ms for 1,000 vectors of
+384 floats at once, a stall of the caller's event loop, against a tenth of a
+millisecond for a batch of 32.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +36,8 @@ from aegis_llm_st_cpu._registry import ResidentModel
 __all__ = ["EncodeJob", "EncodeOptions", "EncodeResult"]
 
 _COUNT_SLICE = 32
+_STEP_SECONDS = 0.25
+_MAX_BATCHES_PER_STEP = 16
 
 
 @dataclass(frozen=True)
@@ -55,9 +67,7 @@ class EncodeResult:
 class EncodeJob:
     """Call ``step`` from a worker thread until ``result`` is set.
 
-    The first step counts tokens (to sort, and to report which inputs the
-    model will truncate) and encodes the first batch, so a request that fits
-    in one batch costs a single thread hop.
+    A request that fits in one batch costs a single thread hop.
     """
 
     def __init__(self, model: ResidentModel, texts: Sequence[str], options: EncodeOptions) -> None:
@@ -65,17 +75,19 @@ class EncodeJob:
         self._texts = texts
         self._options = options
         self._limit = _effective_limit(model.weights.max_seq_length, options.max_seq_length)
-        self._batches: list[list[int]] = []
-        self._done = 0
-        self._rows: list[list[float]] = [[]] * len(texts)  # placeholders, each batch fills its own
+        # Python's sort is stable: equal lengths keep input order, whatever numpy would do.
+        self._order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        self._next = 0
+        self._batches_per_step = 1
+        self._rows: list[list[float]] = [[]] * len(texts)  # placeholders, each step fills its own
         self._dimensions = 0
         self._normalized = True
-        self._truncated: tuple[int, ...] = ()
+        self._truncated: list[int] = []
         self._tokens = 0
         self.result: EncodeResult | None = None
 
     def step(self) -> None:
-        """Encode the next batch; a failure of the model itself is a ``ProviderError``.
+        """Encode the next few batches; a failure of the model itself is a ``ProviderError``.
 
         A model can load and still fail on its first batch (a Dense layer whose
         width does not match the transformer's, a tokenizer that rejects a
@@ -91,55 +103,90 @@ class EncodeJob:
             raise _encode_error(exc, self._model.name, self._options.provider) from None
 
     def _step(self) -> None:
+        size = self._options.batch_size
+        order = self._order[self._next : self._next + size * self._batches_per_step]
         with self._model.encode_lock:
             threads = self._options.torch_threads
             if threads and torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)  # a per-thread setting: apply it where torch runs
             st = self._model.weights.model
             st.max_seq_length = self._limit  # shared model: this call's limit, under the lock
-            if not self._batches:
-                self._plan()
-            order = self._batches[self._done]
-            vectors = st.encode(
+            if self._next == 0 and not self._options.allow_truncation:
+                self._refuse_over_long()
+            started = time.perf_counter()
+            outputs: list[dict[str, torch.Tensor]] = st.encode(  # type: ignore[assignment]
                 [self._texts[i] for i in order],
-                batch_size=len(order),
-                normalize_embeddings=self._options.normalize,
+                batch_size=size,
+                output_value=None,  # every output: the attention masks count the tokens
                 truncate_dim=self._options.truncate_dim,
-                convert_to_numpy=True,
+                convert_to_numpy=False,
                 show_progress_bar=False,
             )
-        self._keep(order, vectors)
-        self._done += 1
-        if self._done == len(self._batches):
+            seconds_per_batch = (time.perf_counter() - started) / -(-len(order) // size)
+            self._count(order, outputs)
+        with torch.inference_mode():
+            vectors = torch.stack([output["sentence_embedding"] for output in outputs])
+            if self._options.normalize:
+                vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+        self._keep(order, vectors.numpy())
+        self._next += len(order)
+        self._batches_per_step = max(
+            1, min(_MAX_BATCHES_PER_STEP, int(_STEP_SECONDS / max(seconds_per_batch, 1e-6)))
+        )
+        if self._next == len(self._texts):
             self.result = EncodeResult(
                 vectors=self._rows,
                 dimensions=self._dimensions,
-                truncated=self._truncated,
+                truncated=tuple(sorted(self._truncated)),
                 tokens=self._tokens,
                 normalized=self._normalized,
             )
 
-    def _plan(self) -> None:
-        counts = _token_counts(self._model, self._texts)
+    def _refuse_over_long(self) -> None:
+        """With truncation off, every input is counted before any is encoded."""
         limit = self._limit
-        if limit is not None:
-            self._truncated = tuple(i for i, count in enumerate(counts) if count > limit)
-        if self._truncated and not self._options.allow_truncation:
+        if limit is None:
+            return
+        counts = _token_counts(self._model, self._texts)
+        over = [i for i, count in enumerate(counts) if count > limit]
+        if over:
             raise InvalidRequest(
-                f"inputs {list(self._truncated)} are longer than the model's limit of {limit} "
+                f"inputs {over} are longer than the model's limit of {limit} "
                 "tokens and truncation is off",
                 provider=self._options.provider,
                 hint="shorten or split them, or allow truncation (truncate=True)",
             )
-        self._tokens = sum(count if limit is None else min(count, limit) for count in counts)
-        order = sorted(range(len(counts)), key=counts.__getitem__, reverse=True)
-        size = self._options.batch_size
-        self._batches = [order[start : start + size] for start in range(0, len(order), size)]
+
+    def _count(self, order: list[int], outputs: list[dict[str, torch.Tensor]]) -> None:
+        """Tokens the model saw per input, and which inputs it cut (under the encode lock).
+
+        A model whose outputs carry no attention mask has its inputs counted
+        by its tokenizer instead.
+        """
+        limit = self._limit
+        masks = [output["attention_mask"] for output in outputs if "attention_mask" in output]
+        if len(masks) < len(order):
+            counts = _token_counts(self._model, [self._texts[i] for i in order])
+        else:
+            counts = [int(mask.sum()) for mask in masks]
+            if limit is not None:
+                # Only an input that filled the model's window can have been cut.
+                filled = [n for n, count in enumerate(counts) if count >= limit]
+                whole = _token_counts(self._model, [self._texts[order[n]] for n in filled])
+                for n, count in zip(filled, whole, strict=True):
+                    counts[n] = count
+        for index, count in zip(order, counts, strict=True):
+            if limit is not None and count > limit:
+                self._truncated.append(index)
+            self._tokens += count if limit is None else min(count, limit)
 
     def _keep(self, order: list[int], vectors: np.ndarray) -> None:
-        """Store one batch's vectors, as Python floats, at their inputs' places."""
-        for index, row in zip(order, vectors.tolist(), strict=True):
-            self._rows[index] = row
+        """Store one step's vectors, as Python floats, at their inputs' places."""
+        size = self._options.batch_size
+        for start in range(0, len(order), size):
+            rows = vectors[start : start + size].tolist()
+            for index, row in zip(order[start : start + size], rows, strict=True):
+                self._rows[index] = row
         self._dimensions = int(vectors.shape[1])
         unit = np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
         self._normalized = self._normalized and bool(unit)
