@@ -176,7 +176,12 @@ class AsyncClient:
             return await provider.chat(_for_model(request, model_id))
 
         reply, attempts = await self._router.run(
-            "chat", Capability.CHAT, targets, call, timeout=_checked_timeout(timeout)
+            "chat",
+            Capability.CHAT,
+            targets,
+            call,
+            features=request.features,
+            timeout=_checked_timeout(timeout),
         )
         return reply.model_copy(update={"attempts": tuple(attempts)})
 
@@ -201,7 +206,9 @@ class AsyncClient:
         def open_stream(provider: Provider, model_id: str) -> AsyncIterator[ChatChunk]:
             return provider.stream_chat(_for_model(request, model_id))
 
-        chunks = self._router.stream(targets, open_stream, timeout=_checked_timeout(timeout))
+        chunks = self._router.stream(
+            targets, open_stream, features=request.features, timeout=_checked_timeout(timeout)
+        )
         return ChatStream(chunks)
 
     async def embed(

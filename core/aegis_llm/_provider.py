@@ -54,11 +54,12 @@ class Provider:
 
     def _check_features(self, request: ChatRequest) -> None:
         """Refuse what this provider would silently ignore: offered tools, above all."""
-        if request.options.tools and not self.supports(Capability.TOOLS):
+        lacking = ", ".join(sorted(request.features - self.info.capabilities))
+        if lacking:
             raise Unsupported(
-                "cannot call tools: its plugin does not declare the tools capability",
+                f"its plugin does not declare the {lacking} capability this request needs",
                 provider=self.name,
-                hint="use a provider that can call tools, or leave tools out of the request",
+                hint="use a provider that can, or leave that feature out of the request",
             )
 
     async def embed(self, request: EmbedRequest) -> Embeddings:

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from aegis_llm._capabilities import Capability
 from aegis_llm._tools import Tool, ToolCall, ToolChoice
 from aegis_llm.errors import InvalidRequest
 
@@ -147,6 +148,15 @@ class ChatRequest(BaseModel):
     model: Annotated[StrictStr, Field(min_length=1)]
     messages: Annotated[tuple[Message, ...], Field(min_length=1)]
     options: ChatOptions = ChatOptions()
+
+    @property
+    def features(self) -> frozenset[Capability]:
+        """Capabilities this chat needs besides chatting; one place decides them.
+
+        The chain skips a provider lacking one without calling it, and a
+        provider called directly refuses, so offered tools are never dropped.
+        """
+        return frozenset({Capability.TOOLS}) if self.options.tools else frozenset()
 
 
 class EmbedRequest(BaseModel):

@@ -25,7 +25,7 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True)
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "load", "unload", "other"]
-AttemptOutcome = Literal["success", "error", "skipped"]
+AttemptOutcome = Literal["success", "error", "declined", "skipped"]
 
 
 class Usage(BaseModel):
@@ -45,7 +45,15 @@ class Usage(BaseModel):
 
 
 class Attempt(BaseModel):
-    """One try at one provider: what a caller reads to learn what happened."""
+    """One try at one provider: what a caller reads to learn what happened.
+
+    ``outcome`` tells a provider that was called and answered that it cannot
+    serve this request (``declined``: it raised ``Unsupported``, e.g. Ollama's
+    400 '"x" does not support tools') from one the chain never called
+    (``skipped``: not installed, lacking a declared capability, its breaker
+    open, the deadline passed). Only a decline says something about the
+    provider's models, and only a decline took the provider's time.
+    """
 
     model_config = _FROZEN
 

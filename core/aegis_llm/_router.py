@@ -2,8 +2,10 @@
 
 The policy (DESIGN.md, "Fallback and retry"):
 
-* Members are tried in order. One that lacks the operation, is not installed
-  or whose circuit breaker is open is skipped without being called.
+* Members are tried in order. One that lacks the operation (or a feature the
+  request needs, such as tools), is not installed or whose circuit breaker is
+  open is skipped without being called. One that is called and answers
+  ``Unsupported`` declined: the chain moves on, and the attempt says so.
 * A try that fails with something repeating can fix (``worth_repeating``) is
   repeated on the same provider by the retry policy; then the chain fails over.
   ``InvalidRequest`` (and an embedding-space mismatch) stops the whole chain:
@@ -13,8 +15,8 @@ The policy (DESIGN.md, "Fallback and retry"):
   earliest recovery if it comes before the deadline, and fails fast otherwise.
 * A stream fails over only until its first chunk of text reaches the caller;
   after that a failure raises ``StreamInterrupted`` with the partial text.
-* Every member tried or skipped leaves an ``Attempt``; a reply carries them,
-  and so does ``AllProvidersFailed``.
+* Every member tried, declining or skipped leaves an ``Attempt``; a reply
+  carries them, and so does ``AllProvidersFailed``.
 
 All times are the event loop's (``anyio.current_time``), so the layer runs on
 virtual time under a mock clock.
@@ -23,7 +25,14 @@ virtual time under a mock clock.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Sequence,
+)
 from dataclasses import dataclass
 from functools import partial
 from typing import Generic, TypeVar
@@ -120,11 +129,18 @@ class Router:
         targets: Sequence[Target],
         call: Call[_R],
         *,
+        features: Collection[Capability] = (),
         timeout: float | None = None,
     ) -> tuple[_R, list[Attempt]]:
-        """Answer from the first member that can; raises ``AllProvidersFailed`` otherwise."""
+        """Answer from the first member that can; raises ``AllProvidersFailed`` otherwise.
+
+        ``features`` are capabilities the request needs besides ``capability``
+        (tools offered): a member lacking one is skipped uncalled, like one
+        lacking the operation, rather than called only to refuse.
+        """
         log = AttemptLog(op)
-        served = await self._walk(capability, targets, call, log, self._deadline(timeout, op))
+        needs = (capability, *features)
+        served = await self._walk(needs, targets, call, log, self._deadline(timeout, op))
         self._record_success(log, served)
         return served.result, log.attempts
 
@@ -133,6 +149,7 @@ class Router:
         targets: Sequence[Target],
         open_stream: Callable[[Provider, str], AsyncIterator[ChatChunk]],
         *,
+        features: Collection[Capability] = (),
         timeout: float | None = None,
     ) -> AsyncGenerator[ChatChunk, None]:
         """Stream from the first member that produces text; the done chunk carries attempts.
@@ -140,6 +157,7 @@ class Router:
         The deadline covers finding that member (tries, retries, waits) up to
         its first chunk; the rest of the stream is bounded by the provider's
         idle and total stream timeouts, since no failover can happen any more.
+        ``features`` as for ``run``.
         """
         log = AttemptLog("stream_chat")
 
@@ -152,7 +170,11 @@ class Router:
                 raise
 
         served = await self._walk(
-            Capability.STREAM, targets, open_first, log, self._deadline(timeout, log.op)
+            (Capability.STREAM, *features),
+            targets,
+            open_first,
+            log,
+            self._deadline(timeout, log.op),
         )
         chunks, chunk = served.result.chunks, served.result.first
         delivered: list[str] = []
@@ -203,7 +225,7 @@ class Router:
 
     async def _walk(
         self,
-        capability: Capability,
+        needs: Sequence[Capability],
         targets: Sequence[Target],
         call: Call[_R],
         log: AttemptLog,
@@ -218,8 +240,9 @@ class Router:
                 if provider is None:
                     log.add(target.name, target.model, "skipped", target.unavailable)
                     continue
-                if not provider.supports(capability):
-                    log.add(target.name, target.model, "skipped", _lacks(provider, capability))
+                lacking = next((need for need in needs if not provider.supports(need)), None)
+                if lacking is not None:
+                    log.add(target.name, target.model, "skipped", _lacks(provider, lacking))
                     continue
                 now = anyio.current_time()
                 if now >= deadline.at:
@@ -284,7 +307,7 @@ class Router:
                     before_sleep=partial(log.retrying, target.name, target.model),
                 )
         except AegisLLMError as exc:
-            outcome: AttemptOutcome = "skipped" if isinstance(exc, Unsupported) else "error"
+            outcome: AttemptOutcome = "declined" if isinstance(exc, Unsupported) else "error"
             duration = anyio.current_time() - started
             log.add(target.name, target.model, outcome, exc, duration=duration, retries=tries - 1)
             raise
@@ -398,7 +421,7 @@ async def _close(chunks: AsyncIterator[ChatChunk]) -> None:
 
 def _lacks(provider: Provider, capability: Capability) -> Unsupported:
     return Unsupported(
-        f"cannot {capability.value}; skipped",
+        f"lacks the {capability.value} capability; skipped",
         provider=provider.name,
         hint="leave it out of this chain, or use a provider that can",
     )

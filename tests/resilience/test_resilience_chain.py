@@ -16,6 +16,7 @@ from aegis_llm.errors import (
     ProtocolError,
     ProviderError,
     ProviderUnavailable,
+    Unsupported,
 )
 
 pytestmark = pytest.mark.anyio
@@ -78,6 +79,30 @@ async def test_a_provider_lacking_the_operation_is_skipped_without_a_call() -> N
     ]
     assert embed_only.calls == []
     assert llm._router.breakers["alpha"].failures == 0
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_provider_called_that_answers_unsupported_declined_and_is_not_skipped(
+    streamed: bool,
+) -> None:
+    # Ollama's 400 '"m" does not support tools' reaches the plugin as Unsupported:
+    # the provider was called and said no, which a caller must tell from a skip.
+    embed_only = ScriptedProvider("alpha", capabilities=frozenset({Capability.EMBED}))
+    refusing = ScriptedProvider("beta", default=Fail(Unsupported('"m" does not support chat')))
+    gamma = ScriptedProvider("gamma")
+    async with build_client(embed_only, refusing, gamma) as llm:
+        if streamed:
+            attempts = (await llm.stream_chat("hi", model="m").collect()).attempts
+        else:
+            attempts = (await llm.chat("hi", model="m")).attempts
+    assert [(a.provider, a.outcome, a.error_type) for a in attempts] == [
+        ("alpha", "skipped", "Unsupported"),
+        ("beta", "declined", "Unsupported"),
+        ("gamma", "success", None),
+    ]
+    assert embed_only.calls == []
+    assert len(refusing.calls) == 1
+    assert llm._router.breakers["beta"].failures == 0
 
 
 async def test_a_member_that_is_not_installed_is_skipped_and_named() -> None:

@@ -136,12 +136,13 @@ async def _chat_once(llm: AsyncClient, streamed: bool) -> tuple[str, str, tuple[
 
 
 def _declined_for_lacking(attempt: Attempt, provider: str, model: str, words: str) -> None:
-    assert (attempt.provider, attempt.model, attempt.error_type, attempt.retries) == (
+    assert (attempt.provider, attempt.model, attempt.outcome, attempt.error_type) == (
         provider,
         model,
+        "declined",
         "Unsupported",
-        0,
     )
+    assert attempt.retries == 0
     assert attempt.error is not None
     assert words in attempt.error
 

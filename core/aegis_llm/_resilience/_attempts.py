@@ -1,9 +1,12 @@
-"""The record of one call: an ``Attempt`` per provider tried or skipped, logged as it happens.
+"""The record of one call: an ``Attempt`` per provider called or skipped, logged as it happens.
 
 Every reply carries these records and ``AllProvidersFailed`` carries them
 all, so "who answered, and what happened to the others" never needs a
-debugger. Each try is also one debug record on the ``aegis_llm`` logger: the
-final one of a provider as the attempt, the ones before it as retries.
+debugger. A provider called that refused the request (``declined``) is kept
+apart from one never called (``skipped``): only the first tells the caller
+something about that provider's models. Each try is also one debug record on
+the ``aegis_llm`` logger: the final one of a provider as the attempt, the ones
+before it as retries.
 """
 
 from __future__ import annotations

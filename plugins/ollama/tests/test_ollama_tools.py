@@ -244,15 +244,17 @@ async def test_a_chain_skips_a_provider_without_tools_for_ollama(server: FakeOll
     assert streamed.finish_reason == "tool_calls"
 
 
-async def test_a_forced_call_skips_ollama_too(server: FakeOllama) -> None:
+async def test_ollama_declines_a_forced_call_and_the_chain_moves_on(server: FakeOllama) -> None:
     plain = _Plain()
     async with _client(server, ["ollama", "plain"], plain) as llm:
         with pytest.raises(AllProvidersFailed) as caught:
             await llm.chat("weather?", model="llama3.2", tools=[WEATHER], tool_choice="required")
+    # Ollama's plugin was called and refused; plain, lacking tools, was never called.
     assert [(a.provider, a.outcome) for a in caught.value.attempts] == [
-        ("ollama", "skipped"),
+        ("ollama", "declined"),
         ("plain", "skipped"),
     ]
+    assert plain.calls == 0
     assert "no tool_choice" in (caught.value.attempts[0].error or "")
 
 
