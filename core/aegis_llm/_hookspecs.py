@@ -53,8 +53,9 @@ def aegis_llm_stream_chat(  # type: ignore[empty-body]
     """Stream an answer. The last chunk has ``done=True``.
 
     A stream that breaks after it started raises ``StreamInterrupted`` with the
-    text received so far; the iterator must release its connection when closed
-    early (``aclose``) or cancelled.
+    text and the reasoning received so far (``partial``, ``partial_reasoning``);
+    the iterator must release its connection when closed early (``aclose``) or
+    cancelled.
     """
 
 

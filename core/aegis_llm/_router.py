@@ -14,7 +14,8 @@ The policy (DESIGN.md, "Fallback and retry"):
   cooling provider. When every member is cooling down, the walk waits for the
   earliest recovery if it comes before the deadline, and fails fast otherwise.
 * A stream fails over only until its first chunk of text reaches the caller;
-  after that a failure raises ``StreamInterrupted`` with the partial text.
+  after that a failure raises ``StreamInterrupted`` with the partial text and
+  reasoning.
 * Every member tried, declining or skipped leaves an ``Attempt``; a reply
   carries them, and so does ``AllProvidersFailed``.
 
@@ -178,9 +179,11 @@ class Router:
         )
         chunks, chunk = served.result.chunks, served.result.first
         delivered: list[str] = []
+        reasoned: list[str] = []
         try:
             while not chunk.done:
                 delivered.append(chunk.content)
+                reasoned.append(chunk.reasoning)
                 yield chunk
                 try:
                     chunk = await anext(chunks)
@@ -190,7 +193,8 @@ class Router:
                     cause = exc
                 else:
                     continue
-                raise self._interrupted(log, served, "".join(delivered), cause) from cause
+                text, reasoning = "".join(delivered), "".join(reasoned)
+                raise self._interrupted(log, served, text, reasoning, cause) from cause
             self._record_success(log, served)
             yield chunk.model_copy(update={"attempts": tuple(log.attempts)})
         finally:
@@ -373,9 +377,19 @@ class Router:
         log.add(target.name, target.model, "success", duration=duration, retries=served.retries)
 
     def _interrupted(
-        self, log: AttemptLog, served: _Served[_R], partial_text: str, cause: AegisLLMError
+        self,
+        log: AttemptLog,
+        served: _Served[_R],
+        partial_text: str,
+        partial_reasoning: str,
+        cause: AegisLLMError,
     ) -> StreamInterrupted:
-        """Record a stream that broke after text reached the caller; never fail over now."""
+        """Record a stream that broke after text reached the caller; never fail over now.
+
+        What the caller got is taken from the chunks passed on, not from the
+        cause: that may be any error (a timeout, a stream ending early), and a
+        plugin's own ``StreamInterrupted`` may predate ``partial_reasoning``.
+        """
         target = served.target
         if judge(cause) is Verdict.UNHEALTHY:
             self.breakers[target.name].failed(anyio.current_time(), probe=False)
@@ -385,8 +399,8 @@ class Router:
         return StreamInterrupted(
             f"the stream broke after {len(partial_text)} characters: {cause.message}",
             partial=partial_text,
+            partial_reasoning=partial_reasoning,
             provider=target.name,
-            hint="the partial answer is in .partial; send the request again for a whole one",
         )
 
 

@@ -171,10 +171,14 @@ class EmbeddingSpaceMismatch(AegisLLMError):
 
 
 class StreamInterrupted(AegisLLMError):
-    """A stream failed after text reached the caller; ``partial`` holds what arrived.
+    """A stream failed after text reached the caller; nothing it delivered is lost.
 
     Failing over at this point would splice two models' answers together, so the
-    SDK stops and hands the decision back to the caller.
+    SDK stops and hands the decision back to the caller, with what arrived:
+    ``partial`` the answer text, ``partial_reasoning`` a thinking model's
+    reasoning (kept apart, as in the chunks). Without a ``hint`` of its own the
+    error says where to look, naming ``.partial_reasoning`` whenever it holds
+    something: a thinking model broken off mid-thought leaves ``.partial`` empty.
     """
 
     def __init__(
@@ -182,11 +186,18 @@ class StreamInterrupted(AegisLLMError):
         message: str,
         *,
         partial: str = "",
+        partial_reasoning: str = "",
         provider: str | None = None,
         hint: str | None = None,
     ) -> None:
+        if hint is None:
+            held = "the partial answer is in .partial"
+            if partial_reasoning:
+                held += ", the reasoning so far in .partial_reasoning"
+            hint = f"{held}; send the request again for a whole one"
         super().__init__(message, provider=provider, hint=hint)
         self.partial = partial
+        self.partial_reasoning = partial_reasoning
 
 
 class AllProvidersFailed(AegisLLMError):

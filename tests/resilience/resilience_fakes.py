@@ -78,13 +78,16 @@ class Hang:
 class Chunks:
     """Stream ``parts`` one by one, ``gap`` seconds apart; then ``then`` or a done chunk.
 
-    ``done=False`` ends the stream silently without its final chunk.
+    ``reasoning`` pieces come first, each a chunk of its own, as a thinking
+    model streams them. ``done=False`` ends the stream silently without its
+    final chunk.
     """
 
     parts: tuple[str, ...]
     then: AegisLLMError | None = None
     done: bool = True
     gap: float = 0.0
+    reasoning: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ class ScriptedProvider:
             try:
                 outcome = await self._next("stream", request.model)
                 script = outcome if isinstance(outcome, Chunks) else Chunks(_parts(outcome))
+                for thought in script.reasoning:
+                    yield ChatChunk(reasoning=thought, provider=ctx.name, model=request.model)
                 for index, part in enumerate(script.parts):
                     if index and script.gap:
                         await anyio.sleep(script.gap)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import anyio
 import pytest
 from resilience_fakes import Chunks, Fail, ScriptedProvider, build_client
@@ -59,11 +61,36 @@ async def test_after_the_first_chunk_a_failure_interrupts_and_never_fails_over()
         with pytest.raises(StreamInterrupted) as caught:
             await _read(llm, received)
     assert [c.content for c in received] == ["Hel", "lo"]
-    assert caught.value.partial == "Hello"
+    assert (caught.value.partial, caught.value.partial_reasoning) == ("Hello", "")
+    assert "partial_reasoning" not in str(caught.value), "no reasoning to point at"
     assert caught.value.provider == "alpha"
     assert isinstance(caught.value.__cause__, ProviderTimeout)
     assert beta.calls == []
     assert alpha.streams_closed == 1
+
+
+@pytest.mark.parametrize("parts", [("It is", " mild"), ()])
+async def test_reasoning_delivered_before_a_break_is_kept_apart_from_the_text(
+    parts: tuple[str, ...],
+) -> None:
+    # Without text, the reasoning is all the caller got: the error must not lose it.
+    script = Chunks(parts, reasoning=("let me ", "think"), then=ProviderTimeout("idle 60s"))
+    alpha = ScriptedProvider("alpha", [script])
+    beta = ScriptedProvider("beta")
+    received: list[ChatChunk] = []
+    async with build_client(alpha, beta) as llm:
+        with pytest.raises(StreamInterrupted, match="partial_reasoning") as caught:
+            await _read(llm, received)
+    error = caught.value
+    assert (error.partial, error.partial_reasoning) == ("".join(parts), "let me think")
+    assert error.partial_reasoning == "".join(c.reasoning for c in received)
+    restored = pickle.loads(pickle.dumps(error))
+    assert (restored.partial, restored.partial_reasoning, str(restored)) == (
+        error.partial,
+        error.partial_reasoning,
+        str(error),
+    )
+    assert beta.calls == []
 
 
 async def test_a_stream_ending_without_its_done_chunk_after_text_is_interrupted() -> None:

@@ -85,9 +85,9 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
     error object, wrapped or vLLM's flat one, or llama.cpp's ``error:`` field;
     a tool call fragment that cannot be placed) is raised as it is while no
     text has reached the caller, so failover can still help, and as
-    ``StreamInterrupted`` carrying the text once some has. Reasoning counts as
-    text there: the router has pinned the stream to this provider once it
-    passed reasoning on.
+    ``StreamInterrupted`` carrying the text and reasoning once some has.
+    Reasoning counts as text there: the router has pinned the stream to this
+    provider once it passed reasoning on.
     """
     conn = connection(ctx)
     check_chat(request, conn.provider)
@@ -96,7 +96,7 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
     model = request.model
     served: str | None = None
     parts: list[str] = []
-    reasoned = False  # reasoning reached the caller: as binding as text
+    thoughts: list[str] = []  # reasoning that reached the caller: as binding as text
     fragments = CallFragments()
     finish: FinishReason | None = None
     tail: dict[str, Any] = {}
@@ -120,7 +120,7 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
                     if delta.get("tool_calls") is not None:
                         fragments.add(delta["tool_calls"])
                 if reasoning:
-                    reasoned = True
+                    thoughts.append(reasoning)
                     if content:
                         parts.append(content)
                     yield ChatChunk(
@@ -144,14 +144,14 @@ async def stream_chat(ctx: ProviderContext, request: ChatRequest) -> AsyncIterat
                 )
         calls = fragments.calls()
     except AegisLLMError as exc:
-        if not (parts or reasoned):
+        if not (parts or thoughts):
             claim(exc, provider, model)
             raise
         raise StreamInterrupted(
             f"the stream broke after {sum(map(len, parts))} characters: {exc.message}",
             partial="".join(parts),
+            partial_reasoning="".join(thoughts),
             provider=provider,
-            hint="the partial answer is in .partial; send the request again for a whole one",
         ) from exc
     yield ChatChunk(
         provider=provider,

@@ -16,7 +16,7 @@ import anyio
 import pytest
 from lmstudio_testkit import read_into
 
-from aegis_llm import AegisSettings, AsyncClient, ChatRequest, EmbedRequest, Provider
+from aegis_llm import AegisSettings, AsyncClient, ChatChunk, ChatRequest, EmbedRequest, Provider
 from aegis_llm.errors import (
     AuthenticationError,
     ModelNotFound,
@@ -259,6 +259,30 @@ async def test_error_mid_stream_is_interrupted_with_the_partial_text(
             await read_into(chunks, stream)
     assert caught.value.partial == "".join(chunks)
     assert caught.value.partial
+
+
+@pytest.mark.parametrize("flavour", ["lmstudio", "llamacpp"])  # `reasoning`, `reasoning_content`
+@pytest.mark.parametrize("after_chunks", [3, 5])
+async def test_a_stream_broken_after_reasoning_keeps_the_reasoning_delivered(
+    connect: Connect, flavour: Any, after_chunks: int
+) -> None:
+    # The fault counts the role-only chunk: 3 breaks mid-thought, 5 after all of it and some text.
+    received: list[ChatChunk] = []
+
+    async def read(stream: AsyncIterator[ChatChunk]) -> None:
+        async for chunk in stream:
+            received.append(chunk)
+
+    with FakeOpenAI(flavour, reasoning="six times seven") as server:
+        server.faults.add(Fault.error_mid_stream(after_chunks, message="GPU fell off"))
+        stream = connect(server.url).stream_chat(ask(max_tokens=20))
+        with pytest.raises(StreamInterrupted, match="GPU fell off") as caught:
+            await read(stream)
+    assert len(received) == after_chunks - 1
+    assert caught.value.partial_reasoning == "".join(c.reasoning for c in received)
+    assert len(caught.value.partial_reasoning.split()) == min(after_chunks - 1, 3)
+    assert caught.value.partial == "".join(c.content for c in received)
+    assert "partial_reasoning" in str(caught.value)
 
 
 # llama.cpp's server.

@@ -376,7 +376,8 @@ async def test_malformed_fragments_after_text_or_reasoning_interrupt_the_stream(
     received: list[str] = []
     with pytest.raises(StreamInterrupted) as caught:
         await read_into(received, stream_chat(context(script, native_api=False), chat_request()))
-    assert caught.value.partial == ("so" if first == "content" else "")
+    kept = (caught.value.partial, caught.value.partial_reasoning)
+    assert kept == (("so", "") if first == "content" else ("", "so"))
     assert isinstance(caught.value.__cause__, ProtocolError)
 
 

@@ -55,14 +55,14 @@ async def stream_chat(
     until then. So a failure before the first chunk keeps its own type; after
     it (reasoning counts: the caller has seen this model answer), or reported
     by the server inside the stream, it is ``StreamInterrupted`` carrying the
-    answer text so far.
+    answer text and the reasoning so far.
     """
     provider, model = ctx.name, request.model
     with owned_by(provider, model):
         body = chat_body(ctx.settings_as(OllamaSettings), request, stream=True)
     parts: list[str] = []
+    thoughts: list[str] = []
     calls: list[ToolCall] = []
-    reasoned = False
     last = None
     records = api(ctx).stream("/api/chat", body, "ndjson", model=model)
     try:
@@ -84,23 +84,23 @@ async def stream_chat(
                     )
                     await drain(records)
                     break
+                if thinking:
+                    thoughts.append(thinking)
                 if content:
                     parts.append(content)
-                elif thinking:
-                    reasoned = True
-                else:
+                elif not thinking:
                     continue
                 yield ChatChunk(content=content, reasoning=thinking, provider=provider, model=model)
     except ServerReported as exc:
         cause = f"Ollama reported: {exc.message}"
-        raise interrupted(cause, "".join(parts), provider=provider) from None
+        raise interrupted(cause, parts, thoughts, provider=provider) from None
     except AegisLLMError as exc:
-        if parts or reasoned:
-            raise interrupted(str(exc), "".join(parts), provider=provider) from exc
+        if parts or thoughts:
+            raise interrupted(str(exc), parts, thoughts, provider=provider) from exc
         claim(exc, provider, model)
         raise
     if last is None:
         raise interrupted(
-            "the stream ended without `done: true`", "".join(parts), provider=provider
+            "the stream ended without `done: true`", parts, thoughts, provider=provider
         )
     yield last

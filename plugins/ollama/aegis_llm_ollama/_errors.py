@@ -11,7 +11,7 @@ lack a capability (a 400 about the model, not the request: failover goes on).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -151,13 +151,16 @@ def _forbidden(message: str) -> AuthenticationError:
     return AuthenticationError(f"Ollama refused the request (403): {message}", hint=hint)
 
 
-def interrupted(cause: str, partial: str, *, provider: str) -> StreamInterrupted:
-    """A stream that failed after it started: keep the text, say what broke."""
+def interrupted(
+    cause: str, parts: Sequence[str], thoughts: Sequence[str], *, provider: str
+) -> StreamInterrupted:
+    """A stream that failed after it started: keep the text and reasoning, say what broke."""
+    partial = "".join(parts)
     return StreamInterrupted(
         f"the answer broke off after {len(partial)} characters: {cause}",
         partial=partial,
+        partial_reasoning="".join(thoughts),
         provider=provider,
-        hint="the partial answer is in .partial; send the request again for a whole one",
     )
 
 

@@ -175,7 +175,7 @@ async def test_an_error_line_after_only_reasoning_is_interrupted_with_no_text() 
     body = ndjson(thinking, {"error": "llama runner process has terminated"})
     with pytest.raises(StreamInterrupted, match="runner process") as caught:
         await collect(context(answer(body)))
-    assert caught.value.partial == ""
+    assert (caught.value.partial, caught.value.partial_reasoning) == ("", "hmm")
 
 
 async def test_stream_ending_without_done_is_interrupted() -> None:

@@ -34,7 +34,7 @@ from aegis_llm import (
 )
 from aegis_llm.errors import AllProvidersFailed, ProtocolError, StreamInterrupted, Unsupported
 from aegis_llm.testing import CONTRACT_TOOL
-from aegis_llm.testing.fakes import FakeOllama, OllamaModel
+from aegis_llm.testing.fakes import FakeOllama, Fault, OllamaModel
 from aegis_llm_ollama._chat import chat, stream_chat
 
 pytestmark = pytest.mark.anyio
@@ -174,6 +174,27 @@ async def test_thinking_streams_as_reasoning_chunks_before_the_text(ctx: Provide
     assert "".join(c.content for c in chunks) == whole.content
 
 
+@pytest.mark.parametrize("after_chunks", [2, 4])
+async def test_a_stream_broken_after_reasoning_keeps_the_reasoning_delivered(
+    server: FakeOllama, ctx: ProviderContext, after_chunks: int
+) -> None:
+    # 2: mid-thought, no answer text yet; 4: all three reasoning chunks and one of text.
+    server.faults.add(Fault.error_mid_stream(after_chunks, "runner crashed"), times=1)
+    received: list[ChatChunk] = []
+
+    async def read() -> None:
+        async for chunk in stream_chat(ctx, ask(model="qwen3", extra={"think": True})):
+            received.append(chunk)
+
+    with pytest.raises(StreamInterrupted, match="runner crashed") as caught:
+        await read()
+    assert len(received) == after_chunks
+    assert caught.value.partial_reasoning == "".join(c.reasoning for c in received)
+    assert len(caught.value.partial_reasoning.split()) == min(after_chunks, 3)
+    assert caught.value.partial == "".join(c.content for c in received)
+    assert "partial_reasoning" in str(caught.value)
+
+
 async def test_thinking_and_a_call_in_one_stream(ctx: ProviderContext) -> None:
     request = ask(model="qwen3", tools=[WEATHER], extra={"think": True})
     chunks = [c async for c in stream_chat(ctx, request)]
@@ -284,7 +305,7 @@ async def test_garbage_after_only_reasoning_is_interrupted_not_failed_over() -> 
     async with aclosing(context(answer(body))) as scripted:
         with pytest.raises(StreamInterrupted) as caught:
             await _collect(scripted)
-    assert caught.value.partial == ""
+    assert (caught.value.partial, caught.value.partial_reasoning) == ("", "hmm")
     assert isinstance(caught.value.__cause__, ProtocolError)
 
 
