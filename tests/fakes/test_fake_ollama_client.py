@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import ollama
 import pytest
 
+from aegis_llm.testing.fakes import Fault
 from aegis_llm.testing.fakes.ollama import FakeOllama, OllamaModel, canonical_name
 
 USER = [{"role": "user", "content": "What is RAG?"}]
@@ -287,6 +289,99 @@ def test_malformed_bodies_get_go_style_errors(fake_ollama: FakeOllama) -> None:
     assert (numbers.status_code, numbers.json()) == (400, {"error": "invalid input type"})
     assert (nameless.status_code, nameless.json()) == (400, {"error": "model is required"})
     assert (method.status_code, method.text) == (405, "405 method not allowed")
+
+
+def test_a_stream_failing_before_its_first_line_is_an_error_status(
+    fake_ollama: FakeOllama,
+) -> None:
+    # Ollama's streamResponse: nothing written yet, so the error gets its own status (500)
+    # and body, under the bare application/json it presets; the client sees that status.
+    crash = "model runner has unexpectedly stopped"
+    fake_ollama.faults.add(Fault.error_mid_stream(0, crash), times=2)
+    with (
+        ollama.Client(host=fake_ollama.url) as client,
+        pytest.raises(ollama.ResponseError) as caught,
+    ):
+        list(client.chat(model="llama3.2", messages=USER, stream=True))
+    raw = httpx.post(f"{fake_ollama.url}/api/chat", json={"model": "llama3.2", "messages": USER})
+
+    assert (caught.value.status_code, caught.value.error) == (500, crash)
+    assert (raw.status_code, raw.headers["content-type"]) == (500, "application/json")
+    assert raw.content == json.dumps({"error": crash}, separators=(",", ":")).encode()
+
+
+def test_content_types_are_the_ones_gin_sends(fake_ollama: FakeOllama) -> None:
+    chat = {"model": "llama3.2", "messages": USER, "stream": False}
+    with httpx.Client(base_url=fake_ollama.url) as http:
+        whole = http.post("/api/chat", json=chat)
+        refused = http.post("/api/chat", json={**chat, "model": "mistral"})
+        refused_stream = http.post("/api/chat", json={"model": "mistral", "messages": USER})
+        pulled = http.post("/api/pull", json={"model": "llama3.2", "stream": False})
+        pull_failed = http.post("/api/pull", json={"model": "no-such-model", "stream": False})
+        unknown = http.get("/api/nothing")
+        wrong_method = http.get("/api/chat")
+    with ollama.Client(host=fake_ollama.url) as client:
+        quiet_pull = client.pull("llama3.2", stream=False)
+
+    c_json = "application/json; charset=utf-8"  # gin's c.JSON
+    assert [r.headers["content-type"] for r in (whole, refused, refused_stream)] == [c_json] * 3
+    # waitForStream sets the type itself before c.JSON, and gin keeps a preset type.
+    assert (pulled.headers["content-type"], pulled.json()) == (
+        "application/json",
+        {"status": "success"},
+    )
+    assert (pull_failed.status_code, pull_failed.headers["content-type"]) == (
+        500,
+        "application/json",
+    )
+    assert quiet_pull.status == "success"
+    # gin's own 404 and 405 (serveError) are bare text/plain.
+    assert (unknown.status_code, unknown.headers["content-type"]) == (404, "text/plain")
+    assert (wrong_method.status_code, wrong_method.headers["content-type"]) == (405, "text/plain")
+
+
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [
+        ("3.5", "number 3.5"),
+        ("1e3", "number 1e3"),  # quoted as written, not as Python reads it
+        ("9223372036854775808", "number 9223372036854775808"),  # beyond int64
+        ('"8"', "string"),
+        ("true", "bool"),
+        ("[8]", "array"),
+    ],
+)
+def test_embed_dimensions_that_are_not_an_int_are_a_go_decoding_error(
+    fake_ollama: FakeOllama, written: str, found: str
+) -> None:
+    # Unreachable through the official client, whose pydantic model makes an int of "8"
+    # and refuses 3.5 itself; any other client gets Ollama's 400. Decoding fails before
+    # any check, so even a request without a model gets this error.
+    body = f'{{"model":"nomic-embed-text","input":"alpha","dimensions":{written}}}'
+    with httpx.Client(base_url=fake_ollama.url) as http:
+        refused = http.post("/api/embed", content=body.encode())
+        nameless = http.post("/api/embed", content=f'{{"dimensions":{written}}}'.encode())
+        unset = http.post("/api/embed", content=body.replace(written, "null").encode())
+
+    error = (
+        f"json: cannot unmarshal {found} into Go struct field EmbedRequest.dimensions of type int"
+    )
+    assert (refused.status_code, refused.json()) == (400, {"error": error})
+    assert nameless.json() == {"error": error}
+    assert len(unset.json()["embeddings"][0]) == 768
+
+
+def test_keep_alive_takes_the_micro_sign_and_the_greek_mu_like_go(client: ollama.Client) -> None:
+    # time.ParseDuration accepts U+00B5 (what Duration.String writes) and U+03BC alike.
+    expiries = []
+    for micro in ("\u00b5", "\u03bc"):
+        asked = datetime.now(UTC)
+        client.embed(model="nomic-embed-text", input="x", keep_alive=f"300000000{micro}s")
+        (loaded,) = [m for m in client.ps().models if m.model == "nomic-embed-text:latest"]
+        assert loaded.expires_at is not None
+        expiries.append(loaded.expires_at - asked)
+
+    assert all(timedelta(seconds=299) < left < timedelta(seconds=302) for left in expiries)
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,9 @@ class Fault:
 
         Each fake knows its protocol's way (an Ollama `{"error": ...}` line, an SSE data
         event with an error object, llama.cpp's `error:` field...). The stream then ends
-        without its normal terminator. Has no effect on answers that are not streamed.
+        without its normal terminator. With `after_chunks=0` a protocol that reports an
+        early failure by its status answers that way instead (Ollama: a 500 and a JSON
+        body, no stream). Has no effect on answers that are not streamed.
         """
         return cls(injection=Injection(_count(after_chunks, "after_chunks"), None, message, True))
 

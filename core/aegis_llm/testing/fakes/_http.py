@@ -85,6 +85,9 @@ class StreamResponse:
     `interval` pauses before every item but the first, to pace a stream like a model would.
     `error_tail` says how this protocol reports a failure once the status line is out,
     returning the bytes to send before the stream ends; fault injection uses it.
+    `error_head` is the answer that replaces the stream when it fails before its first
+    item, for protocols that still report an error status then (Ollama's 500 and JSON
+    body); without it such a failure is reported through `error_tail`, like a later one.
     """
 
     chunks: Iterable[bytes]
@@ -94,6 +97,7 @@ class StreamResponse:
     interval: float = 0.0
     content_length: int | None = None
     error_tail: Callable[[str], Sequence[bytes]] | None = field(default=None, compare=False)
+    error_head: Callable[[str], Response] | None = field(default=None, compare=False)
 
 
 Answer = Response | StreamResponse

@@ -20,10 +20,11 @@ _DEFAULT_HOST: Final = "registry.ollama.ai/"
 _DEFAULT_NAMESPACE: Final = "library/"
 _DEFAULT_KEEP_ALIVE_NS: Final = 5 * 60 * 1_000_000_000
 _FOREVER_NS: Final = 292 * 365 * 24 * 3600 * 1_000_000_000
-_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+# Go's time.ParseDuration takes the micro sign (U+00B5) and the Greek mu (U+03BC) alike.
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _STOP_PARAMETER: Final = "stop" + " " * 27 + '"<|eot|>"'
 _UNIT_NS: Final = {
-    "ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+    "ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
     "m": 60_000_000_000, "h": 3_600_000_000_000,
 }  # fmt: skip
 

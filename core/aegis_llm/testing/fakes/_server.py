@@ -447,6 +447,7 @@ class _AnswerWriter:
 
     async def write(self, request: Request, answer: Answer, *, close: bool) -> bool:
         """Write `answer`; False when a fault cut it short."""
+        answer = self._failed_before_first_chunk(answer)
         self._exchange.status = answer.status
         if isinstance(answer, Response):
             chunked = answer.chunked
@@ -467,6 +468,23 @@ class _AnswerWriter:
         if chunked:
             await self._wire(LAST_CHUNK)
         return True
+
+    def _failed_before_first_chunk(self, answer: Answer) -> Answer:
+        """The protocol's own error answer for a stream told to fail before any chunk.
+
+        Decided before the head is written, since that failure still picks the status
+        line on servers that report it so (see `StreamResponse.error_head`).
+        """
+        injection = self._injection
+        if (
+            isinstance(answer, StreamResponse)
+            and answer.error_head is not None
+            and injection is not None
+            and injection.message is not None
+            and injection.after_chunks == 0
+        ):
+            return answer.error_head(injection.message)
+        return answer
 
     async def _stream(self, answer: StreamResponse, *, chunked: bool) -> bool:
         injection = self._injection

@@ -4,7 +4,10 @@
 Status codes, error texts and framing follow Ollama's server code: NDJSON streams with one
 chunk per line, plain JSON with Content-Length up to 2 KiB and chunked above (Go's
 net/http), `{"error": "..."}` bodies, and a trailing `{"error": ...}` line once a stream
-has started. The OpenAI-compatible `/v1` layer of Ollama is not served; use `FakeOpenAI`.
+has started. Content types are gin's: `application/json; charset=utf-8` from `c.JSON`,
+bare `application/json` where Ollama sets the header itself first (gin then keeps it), and
+bare `text/plain` for gin's own 404 and 405. The OpenAI-compatible `/v1` layer of Ollama
+is not served; use `FakeOpenAI`.
 """
 
 from __future__ import annotations
@@ -59,8 +62,13 @@ DEFAULT_OLLAMA_MODELS: Final = (
 )
 
 _GO_CHUNKING_THRESHOLD: Final = 2048
-_NOT_FOUND: Final = Response(404, b"404 page not found", TEXT_UTF8)
-_WRONG_METHOD: Final = Response(405, b"405 method not allowed", TEXT_UTF8)
+_PRESET_JSON: Final = "application/json"
+"""What Ollama sets before `c.JSON` in `waitForStream` (pull without streaming) and when a
+stream fails before its first line; gin keeps a preset type, so there is no charset."""
+_GIN_PLAIN: Final = "text/plain"
+_NOT_FOUND: Final = Response(404, b"404 page not found", _GIN_PLAIN)
+_WRONG_METHOD: Final = Response(405, b"405 method not allowed", _GIN_PLAIN)
+_INT64: Final = range(-(2**63), 2**63)
 _ASSISTANT_EMPTY: Final = {"role": "assistant", "content": ""}
 
 
@@ -297,13 +305,18 @@ class FakeOllama(FakeServer):
 
     def _stream(self, lines: Iterator[bytes]) -> StreamResponse:
         return StreamResponse(
-            lines, content_type=NDJSON, interval=self._delay, error_tail=_stream_error
+            lines,
+            content_type=NDJSON,
+            interval=self._delay,
+            error_tail=_stream_error,
+            error_head=_stream_error_first,
         )
 
     # Embeddings.
 
     def _embed(self, request: Request) -> Answer:
         body = _Body(request, "EmbedRequest")
+        keep = body.integer("dimensions")  # decoding fails before any check, as in Go
         name = _required_model(body)
         inputs = _embed_inputs(body.raw("input"))
         model = self._installed(name, f'model "{name}" not found, try pulling it first')
@@ -313,7 +326,6 @@ class FakeOllama(FakeServer):
         truncate = body.raw("truncate") is not False
         if not truncate and any(count_tokens(text) > model.context_length for text in inputs):
             raise RouteError(400, "the input length exceeds the context length")
-        keep = json_int(body.raw("dimensions"))
         dims = model.embedding_length
         vectors = raw_array(embedding_json(text, model.key, dims, keep=keep) for text in inputs)
         prompt_tokens = sum(count_tokens(text) for text in inputs)
@@ -351,9 +363,9 @@ class FakeOllama(FakeServer):
         last: dict[str, object] = {}
         for update in progress:
             if "error" in update:
-                return _error(request, 500, str(update["error"]))
+                return _json({"error": update["error"]}, 500, _PRESET_JSON)
             last = update
-        return _json(last)
+        return _json(last, content_type=_PRESET_JSON)
 
     def _pull_progress(self, name: str) -> Iterator[dict[str, object]]:
         """Pull status objects; installs the model when (and only if) the pull completes."""
@@ -389,7 +401,7 @@ class _Body:
         if not request.body.strip():
             raise RouteError(400, "missing request body")
         try:
-            value = json.loads(request.body)
+            value = json.loads(request.body, parse_float=_Fraction.parse)
         except json.JSONDecodeError as error:
             raise RouteError(400, _go_syntax_error(error)) from None
         except UnicodeDecodeError:
@@ -414,6 +426,17 @@ class _Body:
         if not isinstance(value, str):
             raise self._type_error(key, value, "string")
         return value
+
+    def integer(self, key: str) -> int | None:
+        """An `int` field (None when absent or null): a fraction, a number beyond int64 or
+        another JSON type fails the whole request, as Go's decoding does."""
+        value = self._value.get(key)
+        if value is None:
+            return None
+        number = json_int(value)
+        if number is None or number not in _INT64:
+            raise self._type_error(key, value, "int")
+        return number
 
     def streaming(self) -> bool:
         """`stream`, which defaults to true."""
@@ -465,11 +488,28 @@ class _Body:
             raise RouteError(400, str(error)) from None
 
     def _type_error(self, key: str, value: object, go_type: str) -> RouteError:
+        found = _go_kind(value)
+        if found == "number" and go_type == "int":  # Go quotes a number that does not fit
+            found += f" {value.literal if isinstance(value, _Fraction) else value}"
         return RouteError(
             400,
-            f"json: cannot unmarshal {_go_kind(value)} into Go struct field "
+            f"json: cannot unmarshal {found} into Go struct field "
             f"{self._type}.{key} of type {go_type}",
         )
+
+
+class _Fraction(float):
+    """A JSON number written with a fraction or exponent, as written: Go's error for one
+    that does not fit an int field quotes it (`number 1e3`, not Python's `1000.0`)."""
+
+    __slots__ = ("literal",)
+    literal: str
+
+    @classmethod
+    def parse(cls, literal: str) -> _Fraction:
+        number = cls(literal)
+        number.literal = literal
+        return number
 
 
 def _required_model(body: _Body) -> str:
@@ -558,14 +598,14 @@ def _generate_object(
     return {"model": name, "created_at": created_at or go_timestamp(), "response": text, **tail}
 
 
-def _json(value: object, status: int = 200) -> Response:
+def _json(value: object, status: int = 200, content_type: str = JSON_UTF8) -> Response:
     """`value` as JSON, framed the way gin writes it (see `_json_response`)."""
-    return _json_response(json_bytes(value), status)
+    return _json_response(json_bytes(value), status, content_type)
 
 
-def _json_response(body: bytes, status: int = 200) -> Response:
+def _json_response(body: bytes, status: int = 200, content_type: str = JSON_UTF8) -> Response:
     """Go's net/http framing: Content-Length up to 2 KiB, a single chunk above."""
-    return Response(status, body, JSON_UTF8, chunked=len(body) > _GO_CHUNKING_THRESHOLD)
+    return Response(status, body, content_type, chunked=len(body) > _GO_CHUNKING_THRESHOLD)
 
 
 def _error(request: Request, status: int, message: str | None) -> Response:
@@ -585,6 +625,12 @@ def _phrase(status: int) -> str:
 def _stream_error(message: str) -> list[bytes]:
     """Once a stream has started, Ollama reports an error as one last line."""
     return [ndjson_line({"error": message})]
+
+
+def _stream_error_first(message: str) -> Response:
+    """Before a stream's first line, Ollama answers the error with its status instead (500
+    unless the runner gave one), the type preset to bare JSON (`streamResponse`)."""
+    return _json({"error": message}, 500, _PRESET_JSON)
 
 
 def _go_syntax_error(error: json.JSONDecodeError) -> str:
