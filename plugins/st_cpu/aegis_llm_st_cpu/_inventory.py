@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 
 from aegis_llm import HealthReport, LoadedModel, ModelInfo, ProviderContext
-from aegis_llm_st_cpu import _models
+from aegis_llm_st_cpu import _models, _names
 from aegis_llm_st_cpu._memory import process_rss
 from aegis_llm_st_cpu._registry import MODELS, ModelKey, ResidentModel
 from aegis_llm_st_cpu._settings import StCpuSettings
@@ -23,15 +23,29 @@ _ENGINE = ("sentence_transformers", "torch")
 
 
 async def list_models(ctx: ProviderContext) -> list[ModelInfo]:
-    """The models this client is configured for, then every model loaded in the process."""
+    """The models this client is configured for, then every other model loaded in the process.
+
+    A loaded model is listed once, under the name this client configured for it
+    when it has one (an alias, the default model): that is the name callers pass
+    to ``embed`` here, while the Hugging Face id it was loaded under may come from
+    another client, and a second entry would count its memory twice. A name this
+    client has not resolved yet is matched by its alias target, which is the name
+    a model is loaded under: resolving could touch the disk or the network, which
+    a listing must not.
+    """
     settings = ctx.settings_as(StCpuSettings)
     sources = _models.known_sources(ctx)
     configured = [settings.model or ctx.core.embed_model, *settings.aliases]
     by_key = {model.key: model for model in MODELS.resident()}
+    by_name = {(model.name, model.key.trust_remote_code): model.key for model in by_key.values()}
     found: dict[str, ModelInfo] = {}
     for name in filter(None, configured):
         source = sources.get(name)
-        key = ModelKey(source.folder, settings.trust_remote_code) if source else None
+        if source is not None:
+            key: ModelKey | None = ModelKey(source.folder, settings.trust_remote_code)
+        else:
+            target = _names.canonical(name, settings.aliases)
+            key = by_name.get((target, settings.trust_remote_code))
         found[name] = _info(ctx, name, by_key.pop(key, None) if key else None)
     for model in by_key.values():
         found.setdefault(model.name, _info(ctx, model.name, model))

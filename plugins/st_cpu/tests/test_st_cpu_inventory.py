@@ -49,6 +49,20 @@ async def test_models_loaded_by_another_client_are_listed(tiny_root: Path) -> No
 
 
 @pytest.mark.anyio
+async def test_a_model_loaded_under_its_id_is_listed_once_under_this_clients_alias(
+    tiny_root: Path,
+) -> None:
+    # "tiny" stands for a Hugging Face id: another client loaded the model by it, this one
+    # configured "small" for it and has not embedded yet.
+    async with st_cpu_client(model_roots=[tiny_root]) as loader:
+        await loader.embed(["hello"], model="tiny")
+    async with st_cpu_client(model_roots=[tiny_root], aliases={"small": "tiny"}) as other:
+        listed = await st_cpu(other).list_models()
+    assert [(m.id, m.loaded) for m in listed] == [("all-MiniLM-L6-v2", False), ("small", True)]
+    assert listed[1].dimensions == TINY_DIMENSIONS
+
+
+@pytest.mark.anyio
 async def test_health_reports_loaded_models_and_memory(tiny_root: Path) -> None:
     async with st_cpu_client(model_roots=[tiny_root]) as llm:
         idle = await st_cpu(llm).health()
