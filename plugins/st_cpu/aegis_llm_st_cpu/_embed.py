@@ -1,14 +1,21 @@
-"""The embed operation: every step that can block runs in a worker thread."""
+"""The embed operation: every step that can block runs off the event loop.
+
+A step waits in one of anyio's worker threads (so the per-client limiter and
+cancellation work as for any blocking call) while the process's encoder
+thread runs it, at a lower priority (``_encoder``).
+"""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import anyio
 
 from aegis_llm import Embeddings, EmbedRequest, ProviderContext, Usage
 from aegis_llm.errors import InvalidRequest
 from aegis_llm_st_cpu import _models
+from aegis_llm_st_cpu._encoder import ENCODERS
 from aegis_llm_st_cpu._registry import MODELS, ResidentModel
 from aegis_llm_st_cpu._settings import StCpuSettings
 
@@ -33,9 +40,10 @@ async def embed(ctx: ProviderContext, request: EmbedRequest) -> Embeddings:
         provider=ctx.name,
     )
     job = _encode.EncodeJob(model, request.inputs, options)
+    step = partial(ENCODERS.run, job.step, nice=settings.encoder_nice)
     with MODELS.lease(model, settings.idle_unload_seconds):
         while job.result is None:
-            await anyio.to_thread.run_sync(job.step, limiter=_models.limiter(ctx))
+            await anyio.to_thread.run_sync(step, limiter=_models.limiter(ctx))
     result = job.result
     # Validating 1,000 x 384 floats would cost the caller's event loop about 5 ms and
     # check nothing new: the worker made them, one width, from 2-D float arrays.

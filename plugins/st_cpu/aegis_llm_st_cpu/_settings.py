@@ -49,7 +49,11 @@ class StCpuSettings(ProviderSettings):
 
     torch_threads: PositiveInt | None = None
     concurrency: PositiveInt = 1
-    """Worker threads one client uses at once; a model encodes one batch at a time anyway."""
+    """Calls of one client encoding at once; they take turns step by step on the encoder."""
+
+    encoder_nice: Annotated[int, Field(ge=0, le=19)] = 10
+    """How much lower than the application the encoding threads run (Linux): the event
+    loop gets a core back at once while a long batch encodes; ``0`` keeps equal priority."""
 
     idle_unload_seconds: PositiveFloat | None = None
     """Free a model nobody used for this long; ``None`` keeps it until the process ends."""

@@ -1,17 +1,22 @@
-"""How one request is cut into worker-thread steps, and how its tokens are counted."""
+"""How one request is cut into steps, where they run, and how its tokens are counted."""
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import numpy as np
 import pytest
-from st_cpu_testkit import st_cpu_client
+from st_cpu_testkit import st_cpu, st_cpu_client
 from st_cpu_tiny_model import TINY_MAX_SEQ_LENGTH
 
-from aegis_llm_st_cpu import _encode
+from aegis_llm.errors import ConfigurationError
+from aegis_llm_st_cpu import StCpuSettings, _encode
 from aegis_llm_st_cpu._registry import MODELS
 
 if TYPE_CHECKING:
@@ -93,3 +98,34 @@ async def test_a_model_without_attention_masks_is_counted_by_its_tokenizer(
     assert result.usage is not None
     assert result.usage.prompt_tokens == 3 + TINY_MAX_SEQ_LENGTH + 3
     np.testing.assert_allclose(result.vectors, raw_tiny.encode(texts), atol=1e-5)
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+@pytest.mark.parametrize("nice", [0, 3])
+async def test_steps_run_on_the_encoder_thread_at_its_priority(
+    monkeypatch: pytest.MonkeyPatch, tiny_root: Path, nice: int
+) -> None:
+    """Encoding yields the CPU to the application's threads by ``encoder_nice``; the
+    calling worker thread (anyio's, shared with the application) keeps its priority."""
+    st = await _loaded_tiny(tiny_root)
+    seen: list[tuple[str, int]] = []
+    real_encode = st.encode
+
+    def observing_encode(texts: Sequence[str], **kwargs: Any) -> Any:
+        seen.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, 0)))
+        return real_encode(texts, **kwargs)
+
+    monkeypatch.setattr(st, "encode", observing_encode)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    async with st_cpu_client(model_roots=[tiny_root], encoder_nice=nice) as llm:
+        await llm.embed(["hello"], model="tiny")
+        caller = await anyio.to_thread.run_sync(lambda: os.getpriority(os.PRIO_PROCESS, 0))
+    assert seen == [(f"aegis-llm-st-cpu-encoder-nice{nice}", min(19, base + nice))]
+    assert caller == base
+
+
+@pytest.mark.parametrize("nice", [-1, 20])
+def test_encoder_nice_stays_in_range(nice: int) -> None:
+    with pytest.raises(ConfigurationError, match="encoder_nice"):
+        st_cpu(st_cpu_client(encoder_nice=nice)).ctx.settings_as(StCpuSettings)
