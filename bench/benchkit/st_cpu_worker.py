@@ -1,9 +1,11 @@
 """One fresh process embedding 1,000 texts with the real all-MiniLM-L6-v2, one way.
 
-`python -m benchkit.st_cpu_worker raw|aegis --reps N` prints one JSON line: seconds
-per batch, the longest event-loop stall seen by a ticking task during the batches, and
-the process's peak RSS. A process per variant keeps the RSS figures clean (torch
-never gives memory back), and the parent alternates variants between processes.
+`python -m benchkit.st_cpu_worker raw|aegis --reps N` prints one JSON line: for each
+batch its seconds, the longest event-loop stall a ticking task saw during it and the
+CPU time the hypervisor stole from this machine meanwhile (Linux; a stall is only the
+code's fault when nothing was stolen), and the process's peak RSS. A process per
+variant keeps the RSS figures clean (torch never gives memory back), and the parent
+alternates variants between processes.
 
 `raw` is what a careful hand-written service does: `SentenceTransformer.encode` in a
 worker thread (`asyncio.to_thread`), so its event loop keeps ticking. `aegis` is
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import time
 from collections.abc import Awaitable, Callable
@@ -32,8 +35,21 @@ TEXTS: Final = tuple(
 _TICK: Final = 0.001
 
 
+def _stolen_seconds() -> float | None:
+    """CPU time stolen from this virtual machine so far, all cores (None off Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else None
+
+
 class _Ticker:
-    """Sleeps `_TICK` in a loop and keeps the longest gap beyond it: the loop's stall."""
+    """Sleeps `_TICK` in a loop and keeps the longest gap beyond it: the loop's stall.
+
+    `longest` is reset for each batch by the caller.
+    """
 
     def __init__(self) -> None:
         self.longest = 0.0
@@ -86,13 +102,20 @@ async def _measure(variant: str, reps: int) -> dict[str, Any]:
     if await encode() != len(TEXTS):  # warm-up: loads the model, builds caches
         raise RuntimeError("wrong number of vectors")
     ready = time.perf_counter() - started
-    seconds = []
+    seconds, stalls, stolen = [], [], []
     ticker = _Ticker()
     ticking = asyncio.ensure_future(ticker.run())
     for _ in range(reps):
+        await asyncio.sleep(0.05)  # the ticker's first gap is not the batch's
+        ticker.longest = 0.0
+        stolen_before = _stolen_seconds()
         begin = time.perf_counter()
         await encode()
         seconds.append(time.perf_counter() - begin)
+        stalls.append(ticker.longest)
+        stolen_after = _stolen_seconds()
+        if stolen_before is not None and stolen_after is not None:
+            stolen.append(stolen_after - stolen_before)
     ticker.stop()
     await ticking
     for client in opened:
@@ -100,7 +123,8 @@ async def _measure(variant: str, reps: int) -> dict[str, Any]:
     return {
         "variant": variant,
         "seconds": seconds,
-        "stall_seconds": ticker.longest,
+        "stall_seconds": stalls,
+        "stolen_seconds": stolen,
         "ready_seconds": ready,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
