@@ -16,6 +16,7 @@ from aegis_llm.http import (
     SSEDecoder,
     SSEEvent,
     parse_error_body,
+    parse_json,
     parse_retry_after,
 )
 
@@ -24,6 +25,34 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )
+
+
+# What servers send beyond orjson's reach: NaN and infinities, integers past 64 bits,
+# lone surrogates escaped in strings (the standard library reads them all).
+stdlib_only_values = st.recursive(
+    st.floats() | st.integers(min_value=2**64) | st.text(alphabet=st.characters(codec=None)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(json_values | stdlib_only_values)
+@example(float("nan"))
+@example("\ud800")
+def test_parse_json_reads_what_the_standard_library_reads(value: Any) -> None:
+    """orjson parses first; whatever it refuses the standard library must still read."""
+    text = json.dumps(value)
+    for data in (text, text.encode()):
+        parsed = parse_json(data)
+        assert json.dumps(parsed) == text
+
+
+@given(st.binary(max_size=64))
+@example(b'{"a": 1')
+@example(b"\xff")
+def test_parse_json_fails_only_with_protocol_error(data: bytes) -> None:
+    with contextlib.suppress(ProtocolError):
+        assert parse_json(data, what="x") == json.loads(data.decode("utf-8"))
 
 
 def split_at(data: bytes, cuts: list[int]) -> list[bytes]:

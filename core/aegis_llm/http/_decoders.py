@@ -11,23 +11,45 @@ import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+import orjson
+
 from aegis_llm.errors import ProtocolError
 
 __all__ = ["NDJSONDecoder", "SSEDecoder", "SSEEvent", "parse_json"]
 
 
 def parse_json(data: bytes | str, *, what: str = "response") -> Any:
-    """``json.loads`` whose only failure is ``ProtocolError``.
+    """JSON exactly as the standard library reads it, whose only failure is ``ProtocolError``.
 
-    Bytes are decoded as UTF-8 first: ``json.loads`` on ``str`` is measurably
-    faster than letting it detect the encoding of ``bytes``, and JSON on the
-    wire is UTF-8 (RFC 8259).
+    orjson parses first: a stream pays one parse per token, and the standard
+    library's 3 µs for a chat chunk was the largest cost per token after the
+    transport (orjson: under 1 µs); embeddings' floats parse faster too. Two
+    things keep the result the standard library's:
+
+    * what orjson refuses but ``json`` reads (``NaN``, ``Infinity``, numbers
+      beyond a double, lone surrogates; servers have sent all of them) is
+      parsed again by ``json``;
+    * orjson turns an integer beyond 64 bits into a float without a word, so a
+      text with a run of 19 digits or more (the shortest integer that may not
+      fit; shortest-form floats never have one) goes to ``json`` directly.
+
+    JSON on the wire is UTF-8 (RFC 8259), so bytes are decoded as such.
     """
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZEROS):
+        try:  # a try costs nothing; contextlib.suppress cost 1 µs a call here
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
     except (ValueError, RecursionError) as exc:
         preview = data[:80] if isinstance(data, str) else data[:80].decode("utf-8", "replace")
         raise ProtocolError(f"malformed JSON in {what}: {exc} (starts {preview!r})") from None
+
+
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 class _LineSplitter:
@@ -151,10 +173,10 @@ class SSEDecoder:
             and data.count(b"\n") == 2
             and b"\r" not in data
         ):
+            # The line's limit implies the event's: its value is 6 bytes shorter than the
+            # line, and never has more characters than bytes.
             self._lines.check(len(data) - 2)
-            value = _utf8(data[6:-2])
-            self._check_event(len(value) + 1)
-            return [SSEEvent(value, "message", self._id)]
+            return [SSEEvent(_utf8(data[6:-2]), "message", self._id)]
         if self._held_cr:
             data = b"\r" + data
         # A CR ending a chunk may be the first half of a CRLF split by the network:
